@@ -1,0 +1,388 @@
+//! Configuration: TOML file plus `OPENCEC_<SECTION>__<KEY>` environment overrides, validated
+//! before anything starts so that a bad value fails fast with the field and the reason.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Prefix of environment variables that override configuration keys.
+const ENV_PREFIX: &str = "OPENCEC_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Syntax { origin: String, message: String },
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+}
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub sip: SipConfig,
+    pub media: MediaConfig,
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipConfig {
+    pub listen: Vec<String>,
+    pub public_address: String,
+    pub tls: Option<TlsConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    pub rtp_ports: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            sip: SipConfig::default(),
+            media: MediaConfig {
+                rtp_ports: "20000-29999".into(),
+            },
+            http: HttpConfig {
+                listen: "0.0.0.0:8080".into(),
+            },
+            database: DatabaseConfig {
+                url: "sqlite://data/opencec.db".into(),
+            },
+        }
+    }
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec!["udp:0.0.0.0:5060".into(), "tcp:0.0.0.0:5060".into()],
+            public_address: String::new(),
+            tls: None,
+        }
+    }
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Config::default().media
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Config::default().http
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Config::default().database
+    }
+}
+
+/// A SIP listener as written in `sip.listen`: `udp:0.0.0.0:5060`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SipListener {
+    pub transport: SipTransport,
+    pub addr: SocketAddr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SipTransport {
+    Udp,
+    Tcp,
+    Tls,
+}
+
+impl Config {
+    /// Loads the file (if any), applies environment overrides and validates the result.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let file_text = match path {
+            Some(path) => std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        let origin = path.map_or_else(|| "<defaults>".to_owned(), |p| p.display().to_string());
+        Self::from_sources(&file_text, &origin, std::env::vars())
+    }
+
+    /// Builds a configuration from TOML text and `(name, value)` environment pairs.
+    pub fn from_sources(
+        toml_text: &str,
+        origin: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = toml_text.parse().map_err(|e: toml::de::Error| {
+            ConfigError::Syntax {
+                origin: origin.to_owned(),
+                message: e.to_string(),
+            }
+        })?;
+        for (name, raw) in env {
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let Some((section, key)) = path.split_once("__") else {
+                continue;
+            };
+            apply_override(
+                &mut table,
+                &section.to_ascii_lowercase(),
+                &key.to_ascii_lowercase(),
+                &raw,
+            )?;
+        }
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                origin: origin.to_owned(),
+                message: e.message().to_owned(),
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.sip.listen.is_empty() {
+            return Err(invalid("sip.listen", "at least one listener is required"));
+        }
+        for (index, spec) in self.sip.listen.iter().enumerate() {
+            let listener = parse_listener(spec)
+                .map_err(|reason| invalid(format!("sip.listen[{index}]"), reason))?;
+            if listener.transport == SipTransport::Tls && self.sip.tls.is_none() {
+                return Err(invalid(
+                    format!("sip.listen[{index}]"),
+                    "a tls listener needs [sip.tls] cert and key",
+                ));
+            }
+        }
+        if let Some(tls) = &self.sip.tls {
+            for (field, path) in [("sip.tls.cert", &tls.cert), ("sip.tls.key", &tls.key)] {
+                if !Path::new(path).is_file() {
+                    return Err(invalid(field, format!("{path:?} is not a readable file")));
+                }
+            }
+        }
+        parse_port_range(&self.media.rtp_ports)
+            .map_err(|reason| invalid("media.rtp_ports", reason))?;
+        self.http
+            .listen
+            .parse::<SocketAddr>()
+            .map_err(|e| invalid("http.listen", format!("not a socket address: {e}")))?;
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://")) {
+            return Err(invalid(
+                "database.url",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn sip_listeners(&self) -> Vec<SipListener> {
+        // Validated at load time, so every entry parses.
+        self.sip
+            .listen
+            .iter()
+            .filter_map(|spec| parse_listener(spec).ok())
+            .collect()
+    }
+
+    /// One line per section, for logs and `check-config`.
+    pub fn summary(&self) -> String {
+        format!(
+            "sip.listen = {:?}\nmedia.rtp_ports = {}\nhttp.listen = {}\ndatabase.url = {}",
+            self.sip.listen,
+            self.media.rtp_ports,
+            self.http.listen,
+            redact_url(&self.database.url)
+        )
+    }
+}
+
+/// Sets `section.key` from an environment value, read as a TOML value when it is one
+/// (`5060`, `true`, `["udp:…"]`) and as a plain string otherwise.
+fn apply_override(
+    table: &mut toml::Table,
+    section: &str,
+    key: &str,
+    raw: &str,
+) -> Result<(), ConfigError> {
+    let value = format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
+    let entry = table
+        .entry(section.to_owned())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let toml::Value::Table(section_table) = entry else {
+        return Err(invalid(section, "is not a table"));
+    };
+    // A list key given one plain string means a one-element list.
+    let value = match (key, value) {
+        ("listen", toml::Value::String(s)) if section == "sip" => toml::Value::Array(
+            s.split(',')
+                .map(|part| toml::Value::String(part.trim().to_owned()))
+                .collect(),
+        ),
+        (_, value) => value,
+    };
+    section_table.insert(key.to_owned(), value);
+    Ok(())
+}
+
+pub fn parse_listener(spec: &str) -> Result<SipListener, String> {
+    let (transport, addr) = spec
+        .split_once(':')
+        .ok_or_else(|| format!("{spec:?} is not transport:host:port"))?;
+    let transport = match transport.to_ascii_lowercase().as_str() {
+        "udp" => SipTransport::Udp,
+        "tcp" => SipTransport::Tcp,
+        "tls" => SipTransport::Tls,
+        other => return Err(format!("unknown transport {other:?} (udp, tcp or tls)")),
+    };
+    let addr = addr
+        .parse::<SocketAddr>()
+        .map_err(|e| format!("{addr:?} is not a socket address: {e}"))?;
+    Ok(SipListener { transport, addr })
+}
+
+/// Parses `first-last`; RTP wants an even first port and room for RTCP on the odd one.
+pub fn parse_port_range(spec: &str) -> Result<(u16, u16), String> {
+    let (first, last) = spec
+        .split_once('-')
+        .ok_or_else(|| format!("{spec:?} is not first-last"))?;
+    let first: u16 = first
+        .trim()
+        .parse()
+        .map_err(|_| format!("{first:?} is not a port"))?;
+    let last: u16 = last
+        .trim()
+        .parse()
+        .map_err(|_| format!("{last:?} is not a port"))?;
+    if first < 1024 || last <= first {
+        return Err(format!(
+            "{spec:?}: need 1024 <= first < last (RTP takes pairs of ports)"
+        ));
+    }
+    Ok((first, last))
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***{}", &url[..scheme_end], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_sources(
+            text,
+            "test.toml",
+            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
+    }
+
+    #[test]
+    fn defaults_match_the_documented_contract() {
+        let config = load("", &[]).expect("defaults are valid");
+        assert_eq!(config.sip.listen, ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"]);
+        assert_eq!(config.media.rtp_ports, "20000-29999");
+        assert_eq!(config.http.listen, "0.0.0.0:8080");
+        assert_eq!(config.database.url, "sqlite://data/opencec.db");
+        assert_eq!(config.sip_listeners().len(), 2);
+    }
+
+    #[test]
+    fn environment_overrides_file_values() {
+        let config = load(
+            "[http]\nlisten = \"127.0.0.1:1\"\n",
+            &[
+                ("OPENCEC_HTTP__LISTEN", "127.0.0.1:9090"),
+                ("OPENCEC_SIP__LISTEN", "udp:127.0.0.1:5070, tcp:127.0.0.1:5070"),
+                ("OPENCEC_MEDIA__RTP_PORTS", "30000-30100"),
+                ("UNRELATED", "x"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(config.http.listen, "127.0.0.1:9090");
+        assert_eq!(config.sip.listen, ["udp:127.0.0.1:5070", "tcp:127.0.0.1:5070"]);
+        assert_eq!(config.media.rtp_ports, "30000-30100");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = load("[sip]\nlisten = [\"sctp:1.2.3.4:5060\"]\n", &[]).unwrap_err();
+        assert!(err.to_string().starts_with("sip.listen[0]:"), "{err}");
+        let err = load("[media]\nrtp_ports = \"3000-2000\"\n", &[]).unwrap_err();
+        assert!(err.to_string().starts_with("media.rtp_ports:"), "{err}");
+        let err = load("[sip]\nlisten = [\"tls:0.0.0.0:5061\"]\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("[sip.tls]"), "{err}");
+        let err = load("[database]\nurl = \"mysql://x\"\n", &[]).unwrap_err();
+        assert!(err.to_string().starts_with("database.url:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_syntax_are_rejected() {
+        let err = load("[sip]\nlisen = []\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+        assert!(matches!(
+            load("[sip\n", &[]).unwrap_err(),
+            ConfigError::Syntax { .. }
+        ));
+    }
+
+    #[test]
+    fn database_passwords_are_redacted_in_summaries() {
+        assert_eq!(
+            redact_url("postgres://cec:secret@db/opencec"),
+            "postgres://***@db/opencec"
+        );
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}

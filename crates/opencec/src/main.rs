@@ -1,0 +1,23 @@
+//! `opencec`: the contact-center binary. It parses the command line, loads the configuration and
+//! wires the components together; everything protocol- or business-shaped lives in the library
+//! crates (see `docs/architecture.md`).
+
+mod cli;
+mod config;
+mod serve;
+
+use clap::Parser;
+use cli::{Cli, Command};
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(&args),
+        Command::CheckConfig(args) => {
+            let config = config::Config::load(args.config.as_deref())?;
+            println!("configuration is valid");
+            println!("{}", config.summary());
+            Ok(())
+        }
+    }
+}
