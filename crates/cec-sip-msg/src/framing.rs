@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::error::{ParseError, ParseErrorKind};
 use crate::message::Message;
-use crate::parse::{Head, error_with_context, find_head_end, parse_head};
+use crate::parse::{Head, error_with_context, find_head_end, parse_head, parse_head_prefix};
 
 /// Resource limits; exceeding one is an error mapped to 513 (or 413 for the
 /// body).
@@ -50,23 +50,21 @@ pub fn parse_datagram_with(data: Bytes, limits: &Limits) -> Result<Message, Pars
     }
     let lead = leading_crlf(&data);
     let msg = if lead == 0 { data } else { data.slice(lead..) };
-    let end =
-        find_head_end(&msg, 0).map_err(|_| error_with_context(ParseErrorKind::Incomplete, &msg))?;
-    let head = msg.slice(..end);
-    let h = parse_head(&head, limits)?;
+    let (h, end) = parse_head_prefix(&msg, limits)?;
+    let head = msg.get(..end).unwrap_or_default();
     let rest = msg.slice(end..);
     let body = match h.content_length {
         Some(n) if n > rest.len() => {
             return Err(error_with_context(
                 ParseErrorKind::ContentLength("larger than the datagram"),
-                &head,
+                head,
             ));
         }
         Some(n) => rest.slice(..n),
         None => rest,
     };
     if body.len() > limits.max_body {
-        return Err(error_with_context(ParseErrorKind::BodyTooLarge, &head));
+        return Err(error_with_context(ParseErrorKind::BodyTooLarge, head));
     }
     Ok(Message::from_parts(h.start, h.raw_start, h.headers, body))
 }

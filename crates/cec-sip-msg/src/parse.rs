@@ -45,7 +45,15 @@ fn strip_cr(line: &[u8]) -> &[u8] {
 /// Parses `head` (start line through the empty line). Errors carry the
 /// origin and whether a Via could be found, for the response decision.
 pub(crate) fn parse_head(head: &Bytes, limits: &Limits) -> Result<Head, ParseError> {
-    parse_head_inner(head, limits).map_err(|k| error_with_context(k, head))
+    parse_head_inner(head, limits)
+        .map(|(h, _)| h)
+        .map_err(|k| error_with_context(k, head))
+}
+
+/// Parses the header section at the start of `msg` in the same pass that finds its end;
+/// returns the head and the offset just past the empty line (datagram framing).
+pub(crate) fn parse_head_prefix(msg: &Bytes, limits: &Limits) -> Result<(Head, usize), ParseError> {
+    parse_head_inner(msg, limits).map_err(|k| error_with_context(k, msg))
 }
 
 pub(crate) fn error_with_context(kind: Kind, raw: &[u8]) -> ParseError {
@@ -53,7 +61,7 @@ pub(crate) fn error_with_context(kind: Kind, raw: &[u8]) -> ParseError {
     ParseError::new(kind).with_context(origin, via)
 }
 
-fn parse_head_inner(head: &Bytes, limits: &Limits) -> Result<Head, Kind> {
+fn parse_head_inner(head: &Bytes, limits: &Limits) -> Result<(Head, usize), Kind> {
     let s: &[u8] = head;
     let first_lf = memchr::memchr(b'\n', s).ok_or(Kind::Incomplete)?;
     let start_end = if first_lf > 0 && s.get(first_lf - 1) == Some(&b'\r') {
@@ -75,6 +83,7 @@ fn parse_head_inner(head: &Bytes, limits: &Limits) -> Result<Head, Kind> {
         match line.first() {
             None => {
                 finish(head, cur, limits, &mut headers, &mut content_length)?;
+                pos = line_end + 1;
                 break;
             }
             Some(b' ' | b'\t') => match &mut cur {
@@ -88,12 +97,15 @@ fn parse_head_inner(head: &Bytes, limits: &Limits) -> Result<Head, Kind> {
         }
         pos = line_end + 1;
     }
-    Ok(Head {
-        start,
-        raw_start,
-        headers,
-        content_length,
-    })
+    Ok((
+        Head {
+            start,
+            raw_start,
+            headers,
+            content_length,
+        },
+        pos,
+    ))
 }
 
 fn finish(

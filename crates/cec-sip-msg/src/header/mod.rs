@@ -134,12 +134,18 @@ impl HeaderName {
         }
     }
 
+    #[inline]
     fn from_bytes_known(name: &[u8]) -> Option<HeaderName> {
-        let mut buf = [0u8; 24];
-        let dst = buf.get_mut(..name.len())?;
-        dst.copy_from_slice(name);
-        dst.make_ascii_lowercase();
-        HeaderName::from_lower(dst)
+        // Lower-case into a fixed buffer with a fixed-size copy (no memcpy call), then match.
+        const MAX: usize = 24;
+        if name.len() > MAX {
+            return None;
+        }
+        let mut buf = [0u8; MAX];
+        for (dst, src) in buf.iter_mut().zip(name) {
+            *dst = src.to_ascii_lowercase();
+        }
+        HeaderName::from_lower(buf.get(..name.len())?)
     }
 }
 
@@ -208,6 +214,7 @@ impl Header {
     }
 
     /// Parses one raw header line (no trailing CRLF; may contain folding).
+    #[inline(always)]
     pub(crate) fn from_raw(raw: Bytes) -> Result<Header, &'static str> {
         let colon = memchr::memchr(b':', &raw).ok_or("header line without ':'")?;
         let name = raw.get(..colon).unwrap_or_default().trim_ascii_end();
