@@ -39,13 +39,16 @@ impl fmt::Display for SessionDescription {
             write!(f, "b={}:{}\r\n", b.bw_type, b.bandwidth)?;
         }
         raw_lines(f, &self.other_lines, 7..=8)?;
+        // Verbatim `t=` lines (unparseable) and `r=` lines that had no `t=` before them go
+        // first: printed after a typed `t=`, an orphan `r=` would re-parse as its repeat.
+        raw_lines(f, &self.other_lines, 9..=10)?;
         for t in &self.timing {
             write!(f, "t={} {}\r\n", t.start, t.stop)?;
             for r in &t.repeats {
                 write!(f, "r={r}\r\n")?;
             }
         }
-        raw_lines(f, &self.other_lines, 9..=u8::MAX)?;
+        raw_lines(f, &self.other_lines, 11..=u8::MAX)?;
         for a in &self.attributes {
             write!(f, "a={a}\r\n")?;
         }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "opencec", version, about = "OpenCEC open-source contact center")]
+#[command(
+    name = "opencec",
+    version,
+    about = "OpenCEC open-source contact center"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -150,12 +150,13 @@ impl Config {
         origin: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut table: toml::Table = toml_text.parse().map_err(|e: toml::de::Error| {
-            ConfigError::Syntax {
-                origin: origin.to_owned(),
-                message: e.to_string(),
-            }
-        })?;
+        let mut table: toml::Table =
+            toml_text
+                .parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    origin: origin.to_owned(),
+                    message: e.to_string(),
+                })?;
         for (name, raw) in env {
             let Some(path) = name.strip_prefix(ENV_PREFIX) else {
                 continue;
@@ -170,12 +171,13 @@ impl Config {
                 &raw,
             )?;
         }
-        let config: Config = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Syntax {
-                origin: origin.to_owned(),
-                message: e.message().to_owned(),
-            })?;
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    origin: origin.to_owned(),
+                    message: e.message().to_owned(),
+                })?;
         config.validate()?;
         Ok(config)
     }
@@ -344,14 +346,20 @@ mod tests {
             "[http]\nlisten = \"127.0.0.1:1\"\n",
             &[
                 ("OPENCEC_HTTP__LISTEN", "127.0.0.1:9090"),
-                ("OPENCEC_SIP__LISTEN", "udp:127.0.0.1:5070, tcp:127.0.0.1:5070"),
+                (
+                    "OPENCEC_SIP__LISTEN",
+                    "udp:127.0.0.1:5070, tcp:127.0.0.1:5070",
+                ),
                 ("OPENCEC_MEDIA__RTP_PORTS", "30000-30100"),
                 ("UNRELATED", "x"),
             ],
         )
         .expect("valid");
         assert_eq!(config.http.listen, "127.0.0.1:9090");
-        assert_eq!(config.sip.listen, ["udp:127.0.0.1:5070", "tcp:127.0.0.1:5070"]);
+        assert_eq!(
+            config.sip.listen,
+            ["udp:127.0.0.1:5070", "tcp:127.0.0.1:5070"]
+        );
         assert_eq!(config.media.rtp_ports, "30000-30100");
     }
 

@@ -26,7 +26,13 @@ fn architecture_map_names_every_workspace_crate() -> anyhow::Result<()> {
         }
     }
     assert!(crates.len() >= 3, "found only {crates:?}");
-    let missing: Vec<_> = crates.iter().filter(|c| !map.contains(c.as_str())).collect();
-    assert!(missing.is_empty(), "docs/architecture.md does not mention {missing:?}");
+    let missing: Vec<_> = crates
+        .iter()
+        .filter(|c| !map.contains(c.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md does not mention {missing:?}"
+    );
     Ok(())
 }

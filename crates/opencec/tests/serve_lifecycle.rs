@@ -18,7 +18,10 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
 
 /// Waits until the child's stderr shows `needle`, or fails after `timeout`.
 fn wait_for_line(child: &mut Child, needle: &'static str, timeout: Duration) -> anyhow::Result<()> {
-    let stderr = child.stderr.take().ok_or_else(|| anyhow::anyhow!("no stderr"))?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stderr"))?;
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {

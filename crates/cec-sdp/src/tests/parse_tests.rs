@@ -281,3 +281,15 @@ fn display_uses_crlf() {
     let m = parse(CISCO).media[0].to_string();
     assert!(m.starts_with("m=audio 17092 RTP/AVP 0 8 18 101\r\nc=IN IP4 10.10.1.21\r\n"));
 }
+
+/// Found by the `sdp` fuzz target: an `r=` before any `t=` is kept verbatim, and printing it
+/// after the `t=` line made the re-parse attach it to that timing as a repeat.
+#[test]
+fn orphan_repeat_line_round_trips() {
+    let input = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nr=7d 1h 0 25h\r\nt=0 0\r\n\
+                 m=audio 4000 RTP/AVP 0\r\n";
+    let sdp = SessionDescription::parse(input).expect("parses");
+    assert!(sdp.timing.iter().all(|t| t.repeats.is_empty()));
+    let again = SessionDescription::parse(&sdp.to_string()).expect("re-parses");
+    assert_eq!(again, sdp);
+}
