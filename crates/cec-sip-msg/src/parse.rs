@@ -124,7 +124,10 @@ fn finish(
     if headers.len() >= limits.max_headers {
         return Err(Kind::TooManyHeaders);
     }
-    let h = Header::from_raw(head.slice(start..end)).map_err(Kind::BadHeaderLine)?;
+    Header::push_line(headers, head, start, end).map_err(Kind::BadHeaderLine)?;
+    let Some(h) = headers.last() else {
+        return Ok(());
+    };
     if *h.name() == HeaderName::ContentLength {
         let v = h.value();
         if v.first() == Some(&b'-') {
@@ -138,7 +141,6 @@ fn finish(
         }
         *content_length = Some(n);
     }
-    headers.push(h);
     Ok(())
 }
 

@@ -127,13 +127,6 @@ impl HeaderName {
             .unwrap_or_else(|| HeaderName::Other(Bytes::copy_from_slice(name)))
     }
 
-    fn from_base(base: &Bytes, name: &[u8]) -> HeaderName {
-        match HeaderName::from_bytes_known(name) {
-            Some(h) => h,
-            None => HeaderName::Other(crate::text::cut(base, name)),
-        }
-    }
-
     #[inline]
     fn from_bytes_known(name: &[u8]) -> Option<HeaderName> {
         // Lower-case into a fixed buffer with a fixed-size copy (no memcpy call), then match.
@@ -213,25 +206,41 @@ impl Header {
         Header::new(name, &value.to_vec())
     }
 
-    /// Parses one raw header line (no trailing CRLF; may contain folding).
-    #[inline(always)]
-    pub(crate) fn from_raw(raw: Bytes) -> Result<Header, &'static str> {
-        let colon = memchr::memchr(b':', &raw).ok_or("header line without ':'")?;
-        let name = raw.get(..colon).unwrap_or_default().trim_ascii_end();
+    /// Appends the header line `base[start..end]` to `headers`; the value is built at the
+    /// push site so that parsing a header section copies nothing per header.
+    #[inline]
+    pub(crate) fn push_line(
+        headers: &mut Vec<Header>,
+        base: &Bytes,
+        start: usize,
+        end: usize,
+    ) -> Result<(), &'static str> {
+        let line = base.get(start..end).unwrap_or_default();
+        let (name_end, value_start, value_end) = Header::split_line(line)?;
+        let name = HeaderName::from_bytes_known(line.get(..name_end).unwrap_or_default())
+            .unwrap_or_else(|| HeaderName::Other(base.slice(start..start + name_end)));
+        headers.push(Header {
+            name,
+            raw: base.slice(start..end),
+            value_start,
+            value_end,
+        });
+        Ok(())
+    }
+
+    /// Offsets of the name end and of the trimmed value within one header line.
+    #[inline]
+    fn split_line(line: &[u8]) -> Result<(usize, usize, usize), &'static str> {
+        let colon = memchr::memchr(b':', line).ok_or("header line without ':'")?;
+        let name = line.get(..colon).unwrap_or_default().trim_ascii_end();
         if !crate::text::is_token_str(name) {
             return Err("invalid header name");
         }
-        let name = HeaderName::from_base(&raw, name);
-        let after = raw.get(colon + 1..).unwrap_or_default();
+        let after = line.get(colon + 1..).unwrap_or_default();
         let lead = after.len() - after.trim_ascii_start().len();
-        let value = after.trim_ascii();
         let value_start = colon + 1 + lead;
-        Ok(Header {
-            name,
-            value_start,
-            value_end: value_start + value.len(),
-            raw,
-        })
+        let value_end = value_start + after.trim_ascii().len();
+        Ok((name.len(), value_start, value_end))
     }
 
     /// The header name.
@@ -296,15 +305,21 @@ mod tests {
         ));
     }
 
+    fn from_raw(line: &'static [u8]) -> Result<Header, &'static str> {
+        let mut headers = Vec::new();
+        Header::push_line(&mut headers, &Bytes::from_static(line), 0, line.len())?;
+        Ok(headers.remove(0))
+    }
+
     #[test]
     fn raw_lines() {
-        let h = Header::from_raw(Bytes::from_static(b"TO :\r\n sip:a@b ;tag=1")).unwrap();
+        let h = from_raw(b"TO :\r\n sip:a@b ;tag=1").unwrap();
         assert_eq!(h.name(), &HeaderName::To);
         assert_eq!(h.value(), b"sip:a@b ;tag=1");
-        let e = Header::from_raw(Bytes::from_static(b"s :")).unwrap();
+        let e = from_raw(b"s :").unwrap();
         assert_eq!(e.value(), b"");
-        assert!(Header::from_raw(Bytes::from_static(b"no colon")).is_err());
-        assert!(Header::from_raw(Bytes::from_static(b"bad name: x")).is_err());
+        assert!(from_raw(b"no colon").is_err());
+        assert!(from_raw(b"bad name: x").is_err());
         let n = Header::new(HeaderName::Subject, b" a\r\nb ");
         assert_eq!(n.raw_line().as_ref(), b"Subject: a  b");
     }
