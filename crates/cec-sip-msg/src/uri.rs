@@ -121,8 +121,23 @@ impl Uri {
     }
 }
 
+/// Bytes allowed anywhere in a URI (escapes aside), as a table: every URI byte is tested.
+static URI_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        table[b] = !matches!(
+            b as u8,
+            b'<' | b'>' | b'"' | b'\\' | b'{' | b'}' | b'|' | b'^'
+        );
+        b += 1;
+    }
+    table
+};
+
+#[inline]
 fn uri_char(b: u8) -> bool {
-    b > 0x20 && b < 0x7f && !matches!(b, b'<' | b'>' | b'"' | b'\\' | b'{' | b'}' | b'|' | b'^')
+    URI_CHARS[usize::from(b)]
 }
 
 fn unreserved(b: u8) -> bool {
@@ -166,15 +181,22 @@ pub(crate) fn parse_uri(base: &Bytes, s: &[u8]) -> Res<Uri> {
     if rest.is_empty() {
         return Err("empty URI");
     }
-    if !rest.iter().all(|&b| uri_char(b)) {
-        return Err("invalid character in URI");
+    // One pass validates the characters and notes whether any %-escape exists, so the
+    // common escape-free URI skips every per-part unescape scan below.
+    let mut escaped = false;
+    for &b in rest {
+        if !uri_char(b) {
+            return Err("invalid character in URI");
+        }
+        escaped |= b == b'%';
     }
+    let text = UriText { base, escaped };
     if scheme.eq_ignore_ascii_case(b"sip") {
-        parse_sip(base, rest, false).map(Uri::Sip)
+        parse_sip(text, rest, false).map(Uri::Sip)
     } else if scheme.eq_ignore_ascii_case(b"sips") {
-        parse_sip(base, rest, true).map(Uri::Sip)
+        parse_sip(text, rest, true).map(Uri::Sip)
     } else if scheme.eq_ignore_ascii_case(b"tel") {
-        parse_tel(base, rest).map(Uri::Tel)
+        parse_tel(text, rest).map(Uri::Tel)
     } else {
         Ok(Uri::Other(AbsoluteUri {
             scheme: cut(base, scheme),
@@ -183,7 +205,25 @@ pub(crate) fn parse_uri(base: &Bytes, s: &[u8]) -> Res<Uri> {
     }
 }
 
-fn parse_sip(base: &Bytes, rest: &[u8], secure: bool) -> Res<SipUri> {
+/// The buffer a URI is cut from, and whether the URI holds any %-escape at all.
+#[derive(Clone, Copy)]
+struct UriText<'a> {
+    base: &'a Bytes,
+    escaped: bool,
+}
+
+impl UriText<'_> {
+    fn unescape(self, s: &[u8]) -> Res<Bytes> {
+        if self.escaped {
+            unescape(self.base, s)
+        } else {
+            Ok(cut(self.base, s))
+        }
+    }
+}
+
+fn parse_sip(text: UriText<'_>, rest: &[u8], secure: bool) -> Res<SipUri> {
+    let base = text.base;
     // '@' cannot appear unescaped in params or headers, so the first one
     // ends the userinfo; the user part itself may hold ';' and '?'.
     let (user, password, hostpart) = match memchr::memchr(b'@', rest) {
@@ -199,9 +239,9 @@ fn parse_sip(base: &Bytes, rest: &[u8], secure: bool) -> Res<SipUri> {
             if u.is_empty() {
                 return Err("empty user part");
             }
-            let password = p.map(|p| unescape(base, p)).transpose()?;
+            let password = p.map(|p| text.unescape(p)).transpose()?;
             (
-                Some(unescape(base, u)?),
+                Some(text.unescape(u)?),
                 password,
                 rest.get(at + 1..).unwrap_or_default(),
             )
@@ -214,7 +254,7 @@ fn parse_sip(base: &Bytes, rest: &[u8], secure: bool) -> Res<SipUri> {
     let mut params = Vec::new();
     while let Some(after) = tail.strip_prefix(b";") {
         let end = memchr::memchr2(b';', b'?', after).unwrap_or(after.len());
-        params.push(parse_uri_param(base, after.get(..end).unwrap_or_default())?);
+        params.push(parse_uri_param(text, after.get(..end).unwrap_or_default())?);
         tail = after.get(end..).unwrap_or_default();
     }
     let mut headers = Vec::new();
@@ -225,8 +265,8 @@ fn parse_sip(base: &Bytes, rest: &[u8], secure: bool) -> Res<SipUri> {
             if name.is_empty() {
                 return Err("empty URI header name");
             }
-            let value = unescape(base, item.get(eq + 1..).unwrap_or_default())?;
-            headers.push(Param::new(unescape(base, name)?, Some(value)));
+            let value = text.unescape(item.get(eq + 1..).unwrap_or_default())?;
+            headers.push(Param::new(text.unescape(name)?, Some(value)));
         }
     }
     Ok(SipUri {
@@ -240,7 +280,7 @@ fn parse_sip(base: &Bytes, rest: &[u8], secure: bool) -> Res<SipUri> {
     })
 }
 
-fn parse_uri_param(base: &Bytes, s: &[u8]) -> Res<Param> {
+fn parse_uri_param(text: UriText<'_>, s: &[u8]) -> Res<Param> {
     let (name, value) = match memchr::memchr(b'=', s) {
         Some(eq) => (
             s.get(..eq).unwrap_or_default(),
@@ -252,12 +292,13 @@ fn parse_uri_param(base: &Bytes, s: &[u8]) -> Res<Param> {
         return Err("empty URI parameter");
     }
     Ok(Param::new(
-        unescape(base, name)?,
-        value.map(|v| unescape(base, v)).transpose()?,
+        text.unescape(name)?,
+        value.map(|v| text.unescape(v)).transpose()?,
     ))
 }
 
-fn parse_tel(base: &Bytes, rest: &[u8]) -> Res<TelUri> {
+fn parse_tel(text: UriText<'_>, rest: &[u8]) -> Res<TelUri> {
+    let base = text.base;
     let end = memchr::memchr(b';', rest).unwrap_or(rest.len());
     let number = rest.get(..end).unwrap_or_default();
     if number.is_empty() {
@@ -267,7 +308,7 @@ fn parse_tel(base: &Bytes, rest: &[u8]) -> Res<TelUri> {
     let mut tail = rest.get(end..).unwrap_or_default();
     while let Some(after) = tail.strip_prefix(b";") {
         let end = memchr::memchr(b';', after).unwrap_or(after.len());
-        params.push(parse_uri_param(base, after.get(..end).unwrap_or_default())?);
+        params.push(parse_uri_param(text, after.get(..end).unwrap_or_default())?);
         tail = after.get(end..).unwrap_or_default();
     }
     Ok(TelUri {
