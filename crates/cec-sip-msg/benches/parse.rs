@@ -4,8 +4,9 @@
 //!
 //! "parse" = frame the datagram, parse the start line and headers, and read the typed values a
 //! transaction layer needs on every message: top Via (branch), From (tag), To, Call-ID, CSeq —
-//! the same work on both sides. "receive path" adds our `validate()` (the RFC 3261 checks a UAS
-//! applies before processing), which the baseline has no equivalent of. "print" = serialise the parsed message after
+//! the same work on both sides. "receive path" is our `parse_datagram` + `validate()` (the
+//! RFC 3261 checks a UAS applies before processing, which also yields those typed values); the
+//! baseline has no equivalent of the validation. "print" = serialise the parsed message after
 //! pushing a new top Via, as a proxy or B2BUA does for each forwarded request.
 //!
 //! Run: `cargo bench -p cec-sip-msg --bench parse`. Criterion prints time per message and
@@ -34,13 +35,24 @@ fn ours_parse(datagram: Bytes) -> usize {
     typed_access(&msg)
 }
 
-/// The full receive path of a UAS: parse, the RFC 3261 validation, typed access.
+/// The full receive path of a UAS: parse, then the RFC 3261 validation, which hands back the
+/// typed core headers (so nothing is parsed twice).
 fn ours_parse_validated(datagram: Bytes) -> usize {
     let Ok(msg) = parse_datagram(datagram) else {
         return 0;
     };
-    let valid = msg.validate().is_ok();
-    usize::from(valid) + typed_access(&msg)
+    let Ok(core) = msg.validate() else {
+        return 0;
+    };
+    let branch = core
+        .top_via()
+        .and_then(|v| v.branch())
+        .map_or(0, |b| b.len());
+    1 + branch
+        + core.from.tag().map_or(0, |t| t.len())
+        + usize::from(core.to.tag().is_none())
+        + core.call_id.len()
+        + core.cseq.seq as usize
 }
 
 fn typed_access(msg: &cec_sip_msg::Message) -> usize {
@@ -103,7 +115,7 @@ fn parse(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("receive_path_invite_938B");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("cec-sip-msg parse+validate+typed", |b| {
+    group.bench_function("cec-sip-msg parse+validate", |b| {
         b.iter(|| ours_parse_validated(received(black_box(INVITE))));
     });
     group.bench_function("cec-sip-msg parse only", |b| {

@@ -84,3 +84,4 @@ pub use name_addr::{Contact, NameAddr};
 pub use print::Print;
 pub use text::{Param, find_param};
 pub use uri::{AbsoluteUri, SipUri, TelUri, Uri};
+pub use validate::CoreHeaders;

@@ -1,9 +1,12 @@
 //! Request/response validation beyond framing (RFC 3261 §8.1.1, §8.2,
 //! §16.3 and the RFC 4475 invalid cases).
 
+use bytes::Bytes;
+
 use crate::error::{ParseError, ParseErrorKind};
-use crate::header::{HeaderName, is_rfc1123_date};
+use crate::header::{CSeq, HeaderName, Via, is_rfc1123_date};
 use crate::message::{Message, StartLine};
+use crate::name_addr::NameAddr;
 use crate::uri::Uri;
 
 /// Headers that may appear only once.
@@ -25,6 +28,31 @@ static SINGLE: [HeaderName; N_SINGLE] = [
     HeaderName::MinSe,
 ];
 
+/// The headers every transaction and dialog needs, parsed once by [`Message::validate`] so
+/// the layers above never parse them again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreHeaders {
+    /// Every Via value, top first.
+    pub vias: Vec<Via>,
+    /// From.
+    pub from: NameAddr,
+    /// To.
+    pub to: NameAddr,
+    /// Call-ID.
+    pub call_id: Bytes,
+    /// CSeq.
+    pub cseq: CSeq,
+    /// Max-Forwards, when present (RFC 2543 peers may omit it).
+    pub max_forwards: Option<u32>,
+}
+
+impl CoreHeaders {
+    /// The top Via (validation guarantees there is one).
+    pub fn top_via(&self) -> Option<&Via> {
+        self.vias.first()
+    }
+}
+
 impl Message {
     /// Checks what a UAS or proxy needs before processing:
     /// Request-URI scheme (sip/sips/tel, else 416) and no `?headers` in it;
@@ -35,7 +63,9 @@ impl Message {
     ///
     /// Decisions needing UAS context (501, 420, 415, 483...) are left to
     /// the caller: the typed accessors give the facts.
-    pub fn validate(&self) -> Result<(), ParseError> {
+    ///
+    /// Returns the [`CoreHeaders`] it parsed on the way, so callers do not parse them again.
+    pub fn validate(&self) -> Result<CoreHeaders, ParseError> {
         if let StartLine::Request(r) = self.start_line() {
             if matches!(r.uri, Uri::Other(_)) {
                 return Err(self.err(ParseErrorKind::UnsupportedUriScheme));
@@ -65,17 +95,17 @@ impl Message {
                 return Err(self.err(ParseErrorKind::DuplicateHeader(name.static_name())));
             }
         }
-        self.via()?;
-        self.from()?;
-        self.to()?;
-        self.call_id()?;
+        let vias = self.via()?;
+        let from = self.from()?;
+        let to = self.to()?;
+        let call_id = self.call_id()?;
         let cseq = self.cseq()?;
         if let Some(m) = self.method()
             && *m != cseq.method
         {
             return Err(self.err(ParseErrorKind::CSeqMethodMismatch));
         }
-        self.max_forwards()?;
+        let max_forwards = self.max_forwards()?;
         self.contacts()?;
         self.content_type()?;
         if let Some(d) = self.header(&HeaderName::Date)
@@ -86,6 +116,13 @@ impl Message {
                 reason: "not an RFC 1123 date in GMT",
             }));
         }
-        Ok(())
+        Ok(CoreHeaders {
+            vias,
+            from,
+            to,
+            call_id,
+            cseq,
+            max_forwards,
+        })
     }
 }

@@ -75,7 +75,15 @@ const TABLE: &[(&str, Verdict)] = &[
 fn parse_and_validate(raw: Bytes) -> Result<Message, ParseError> {
     let m = parse_datagram(raw)?;
     touch_all(&m);
-    m.validate()?;
+    let core = m.validate()?;
+    // What validation parsed is exactly what the accessors give.
+    assert_eq!(core.vias, m.via()?);
+    assert_eq!(core.top_via(), m.via()?.first());
+    assert_eq!(core.from, m.from()?);
+    assert_eq!(core.to, m.to()?);
+    assert_eq!(core.call_id, m.call_id()?);
+    assert_eq!(core.cseq, m.cseq()?);
+    assert_eq!(core.max_forwards, m.max_forwards()?);
     Ok(m)
 }
 
