@@ -14,8 +14,7 @@ import subprocess
 import sys
 
 ALLOWED = {
-    "MIT", "MIT-0", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "ISC", "Zlib",
-    "Unicode-3.0", "Unicode-DFS-2016", "0BSD", "CC0-1.0", "Unlicense", "BSL-1.0",
+    "MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "ISC", "Zlib", "Unicode-3.0",
     # MPL-2.0 is file-level copyleft: using an unmodified crate imposes nothing on our code.
     "MPL-2.0",
 }
@@ -90,6 +89,7 @@ def self_test() -> None:
         "(MIT OR Apache-2.0) AND Unicode-3.0": True, "MIT AND GPL-2.0": False,
         "Apache-2.0 WITH LLVM-exception": True, "GPL-2.0 WITH LLVM-exception": False,
         "GPL-2.0 OR MIT": True, "(MIT": False, "": False, "MIT OR": False,
+        "Unlicense OR MIT": True, "Unlicense": False, "Apache-2.0 / MIT": True,
     }
     for expr, expected in cases.items():
         assert licence_ok(expr) == expected, f"licence_ok({expr!r}) != {expected}"
