@@ -6,7 +6,7 @@ use bytes::Bytes;
 use crate::error::{ParseError, ParseErrorKind, Res};
 use crate::header::{
     AuthValue, CSeq, HeaderName, MediaType, MinSe, RAck, Reason, RetryAfter, SessionExpires, Via,
-    Warning, parse_auth, parse_cseq, parse_media_type, parse_min_se, parse_rack, parse_reason,
+    Warning, parse_auth_list, parse_cseq, parse_media_type, parse_min_se, parse_rack, parse_reason,
     parse_retry_after, parse_session_expires, parse_via, parse_warning, via_is_routable,
 };
 use crate::message::Message;
@@ -221,24 +221,24 @@ impl Message {
         self.single(&HeaderName::RAck, parse_rack)
     }
 
-    /// Authorization credentials, one per header line.
+    /// Authorization credentials, in order (several may share one header line).
     pub fn authorization(&self) -> Result<Vec<AuthValue>, ParseError> {
-        self.per_line(&HeaderName::Authorization, parse_auth)
+        self.auth_values(&HeaderName::Authorization)
     }
 
-    /// Proxy-Authorization credentials, one per header line.
+    /// Proxy-Authorization credentials, in order (several may share one header line).
     pub fn proxy_authorization(&self) -> Result<Vec<AuthValue>, ParseError> {
-        self.per_line(&HeaderName::ProxyAuthorization, parse_auth)
+        self.auth_values(&HeaderName::ProxyAuthorization)
     }
 
-    /// WWW-Authenticate challenges, one per header line.
+    /// WWW-Authenticate challenges, in order (several may share one header line).
     pub fn www_authenticate(&self) -> Result<Vec<AuthValue>, ParseError> {
-        self.per_line(&HeaderName::WwwAuthenticate, parse_auth)
+        self.auth_values(&HeaderName::WwwAuthenticate)
     }
 
-    /// Proxy-Authenticate challenges, one per header line.
+    /// Proxy-Authenticate challenges, in order (several may share one header line).
     pub fn proxy_authenticate(&self) -> Result<Vec<AuthValue>, ParseError> {
-        self.per_line(&HeaderName::ProxyAuthenticate, parse_auth)
+        self.auth_values(&HeaderName::ProxyAuthenticate)
     }
 
     /// Session-Expires (RFC 4028).
@@ -281,9 +281,11 @@ impl Message {
         self.list(&HeaderName::Warning, parse_warning)
     }
 
-    fn per_line<T>(&self, name: &HeaderName, f: Parser<T>) -> Result<Vec<T>, ParseError> {
-        self.headers_named(name)
-            .map(|h| f(h.base(), h.value()).map_err(|r| self.invalid(name, r)))
-            .collect()
+    fn auth_values(&self, name: &HeaderName) -> Result<Vec<AuthValue>, ParseError> {
+        let mut out = Vec::new();
+        for h in self.headers_named(name) {
+            out.extend(parse_auth_list(h.base(), h.value()).map_err(|r| self.invalid(name, r))?);
+        }
+        Ok(out)
     }
 }

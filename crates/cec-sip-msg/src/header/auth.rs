@@ -1,7 +1,8 @@
 //! Authorization / Proxy-Authorization credentials and WWW-/Proxy-
 //! Authenticate challenges (RFC 3261 §20.7, §20.27, §20.28, §20.44).
-//! One header line holds one scheme with comma-separated auth-params;
-//! schemes other than Digest are kept the same way, or as an opaque token.
+//! A header line holds one or more challenges or credentials (RFC 7235 §4.1 allows
+//! `Digest realm="a", nonce="1", Digest realm="a", nonce="2", algorithm=SHA-256`); each is a
+//! scheme with comma-separated auth-params, or a scheme with an opaque token68.
 
 use bytes::Bytes;
 
@@ -44,6 +45,51 @@ impl AuthValue {
             .find(|p| p.name.eq_ignore_ascii_case(name.as_bytes()))
             .map(|p| &p.value)
     }
+}
+
+/// Parses every challenge or credential of one header line, in order.
+pub(crate) fn parse_auth_list(base: &Bytes, s: &[u8]) -> Res<Vec<AuthValue>> {
+    let mut out = Vec::new();
+    let mut current: Option<(usize, usize)> = None;
+    for item in split_commas(s) {
+        let item = item?;
+        if item.is_empty() {
+            continue;
+        }
+        // `item` is a sub-slice of `s`; its offset locates the challenge text.
+        let start = (item.as_ptr() as usize).saturating_sub(s.as_ptr() as usize);
+        let end = start + item.len();
+        if starts_new_scheme(item) {
+            if let Some((from, to)) = current {
+                out.push(parse_auth(base, s.get(from..to).unwrap_or_default())?);
+            }
+            current = Some((start, end));
+        } else {
+            let (from, _) = current.ok_or("auth-param before any scheme")?;
+            current = Some((from, end));
+        }
+    }
+    let (from, to) = current.ok_or("missing auth scheme")?;
+    out.push(parse_auth(base, s.get(from..to).unwrap_or_default())?);
+    Ok(out)
+}
+
+/// Whether a comma-separated item opens a new challenge: `scheme`, `scheme token68` or
+/// `scheme name=value`, as opposed to a bare `name=value` auth-param.
+fn starts_new_scheme(item: &[u8]) -> bool {
+    let mut c = Cursor::new(item);
+    if c.token().is_empty() {
+        return false;
+    }
+    if c.at_end() {
+        return true;
+    }
+    if !c.peek().is_some_and(is_ws) {
+        return false;
+    }
+    c.skip_ws();
+    // `realm = "x"` is an auth-param written with spaces, not a scheme.
+    c.peek() != Some(b'=')
 }
 
 pub(crate) fn parse_auth(base: &Bytes, s: &[u8]) -> Res<AuthValue> {
@@ -166,5 +212,33 @@ mod tests {
         assert_eq!(t.token.as_deref(), Some(&b"abc.def=="[..]));
         assert!(p(b"").is_err());
         assert!(p(br#"Digest realm="x"#).is_err());
+    }
+
+    fn list(s: &'static [u8]) -> Res<Vec<AuthValue>> {
+        let b = Bytes::from_static(s);
+        parse_auth_list(&b, &b)
+    }
+
+    #[test]
+    fn several_challenges_on_one_line() {
+        let all = list(
+            br#"Digest realm="a.example", nonce="1", algorithm=MD5, qop="auth", Digest realm = "a.example", nonce="2", algorithm=SHA-256, Bearer abc=="#,
+        )
+        .unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].param("algorithm").map(|v| &v[..]), Some(&b"MD5"[..]));
+        assert_eq!(all[0].param("qop").map(|v| &v[..]), Some(&b"auth"[..]));
+        assert_eq!(
+            all[1].param("realm").map(|v| &v[..]),
+            Some(&b"a.example"[..])
+        );
+        assert_eq!(
+            all[1].param("algorithm").map(|v| &v[..]),
+            Some(&b"SHA-256"[..])
+        );
+        assert_eq!(all[2].token.as_deref(), Some(&b"abc=="[..]));
+        assert_eq!(list(b"Basic").unwrap().len(), 1);
+        assert!(list(b"").is_err());
+        assert!(list(br#"realm="a", Digest nonce="1""#).is_err());
     }
 }

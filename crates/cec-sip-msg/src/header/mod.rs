@@ -14,7 +14,7 @@ pub use simple::{
 };
 pub use via::{Transport, Via};
 
-pub(crate) use auth::parse_auth;
+pub(crate) use auth::parse_auth_list;
 pub(crate) use simple::{
     is_rfc1123_date, parse_cseq, parse_media_type, parse_min_se, parse_rack, parse_reason,
     parse_retry_after, parse_session_expires, parse_token, parse_warning,
