@@ -22,7 +22,8 @@
 //! its bytes.
 //!
 //! Framing: [`parse_datagram`] for UDP, [`StreamDecoder`] for TCP/TLS.
-//! [`Message::validate`] adds the request checks a UAS or proxy needs.
+//! [`Message::validate`] adds the request checks a UAS or proxy needs and hands back the
+//! [`CoreHeaders`] it parsed. [`SipUri::equivalent`] compares URIs by RFC 3261 §19.1.4.
 //!
 //! # Tolerance policy
 //!
@@ -69,6 +70,7 @@ mod parse;
 mod print;
 mod text;
 mod uri;
+mod uri_compare;
 mod validate;
 
 pub use error::{Origin, ParseError, ParseErrorKind};
