@@ -2,6 +2,7 @@
 
 mod answer_tests;
 mod fixtures;
+mod mutant_tests;
 mod offer_tests;
 mod parse_error_tests;
 mod parse_tests;
