@@ -165,3 +165,56 @@ fn missing_header_phrase(name: &str) -> &'static str {
 /// Internal result for typed value parsers: the reason text only; the caller
 /// adds the header name.
 pub(crate) type Res<T> = Result<T, &'static str>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(kind: ParseErrorKind) -> Option<(u16, &'static str)> {
+        ParseError::new(kind)
+            .with_context(Origin::Request, true)
+            .response_status()
+    }
+
+    /// The reason phrase names the header, so a peer's log says what was wrong.
+    #[test]
+    fn reason_phrases_name_the_header() {
+        for (name, phrase) in [
+            ("Via", "Bad Via"),
+            ("From", "Bad From"),
+            ("To", "Bad To"),
+            ("Call-ID", "Bad Call-ID"),
+            ("CSeq", "Bad CSeq"),
+            ("Contact", "Bad Contact"),
+            ("Max-Forwards", "Bad Max-Forwards"),
+            ("Content-Type", "Bad Content-Type"),
+            ("Date", "Bad Date"),
+            ("Reason", "Bad Header"),
+        ] {
+            let kind = ParseErrorKind::InvalidHeader { name, reason: "x" };
+            assert_eq!(answered(kind), Some((400, phrase)), "{name}");
+        }
+        for (name, phrase) in [
+            ("Via", "Missing Via"),
+            ("From", "Missing From"),
+            ("To", "Missing To"),
+            ("Call-ID", "Missing Call-ID"),
+            ("CSeq", "Missing CSeq"),
+            ("Expires", "Missing Header"),
+        ] {
+            let kind = ParseErrorKind::MissingHeader(name);
+            assert_eq!(answered(kind), Some((400, phrase)), "{name}");
+        }
+    }
+
+    #[test]
+    fn only_requests_with_a_usable_via_are_answered() {
+        let kind = || ParseErrorKind::VersionNotSupported;
+        assert_eq!(answered(kind()), Some((505, "Version Not Supported")));
+        let response = ParseError::new(kind()).with_context(Origin::Response, true);
+        assert_eq!(response.response_status(), None);
+        let no_via = ParseError::new(kind()).with_context(Origin::Request, false);
+        assert_eq!(no_via.response_status(), None);
+        assert_eq!(ParseError::new(kind()).response_status(), None);
+    }
+}
