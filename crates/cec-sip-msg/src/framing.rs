@@ -98,17 +98,10 @@ pub struct StreamDecoder {
     failed: Option<ParseError>,
 }
 
+#[derive(Debug)]
 struct PendingHead {
     head: Head,
     body_len: usize,
-}
-
-impl std::fmt::Debug for PendingHead {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingHead")
-            .field("body_len", &self.body_len)
-            .finish_non_exhaustive()
-    }
 }
 
 impl StreamDecoder {

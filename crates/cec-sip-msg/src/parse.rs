@@ -15,6 +15,7 @@ use crate::uri::parse_uri;
 type Kind = ParseErrorKind;
 
 /// A parsed header section.
+#[derive(Debug)]
 pub(crate) struct Head {
     pub start: StartLine,
     pub raw_start: Bytes,
@@ -64,11 +65,7 @@ pub(crate) fn error_with_context(kind: Kind, raw: &[u8]) -> ParseError {
 fn parse_head_inner(head: &Bytes, limits: &Limits) -> Result<(Head, usize), Kind> {
     let s: &[u8] = head;
     let first_lf = memchr::memchr(b'\n', s).ok_or(Kind::Incomplete)?;
-    let start_end = if first_lf > 0 && s.get(first_lf - 1) == Some(&b'\r') {
-        first_lf - 1
-    } else {
-        first_lf
-    };
+    let start_end = strip_cr(s.get(..first_lf).unwrap_or_default()).len();
     let raw_start = head.slice(..start_end);
     let start = parse_start_line(head, &raw_start)?;
     let mut headers = Vec::with_capacity(16);

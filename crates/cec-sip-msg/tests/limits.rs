@@ -154,6 +154,10 @@ fn a_tab_in_the_request_uri_is_rejected() {
     let msg = with_body("").replacen("sip:u@example.com", "sip:u\t@example.com", 1);
     let err = parse_datagram(Bytes::from(msg)).unwrap_err();
     assert_eq!(err.response_status(), Some((400, "Bad Request-URI")));
+    assert_eq!(
+        err.kind,
+        ParseErrorKind::BadRequestUri("whitespace in Request-URI")
+    );
 }
 
 /// A request broken after a folded Via can still be answered: the sniffer unfolds it.
@@ -165,6 +169,9 @@ fn a_folded_via_still_routes_the_error_response() {
     let err = parse_datagram(Bytes::from_static(msg.as_bytes())).unwrap_err();
     assert!(err.via_usable, "{err:?}");
     assert_eq!(err.response_status().map(|s| s.0), Some(400));
+    let tab_folded = msg.replace("\r\n 192.0.2.1", "\r\n\t192.0.2.1");
+    let err = parse_datagram(Bytes::from(tab_folded)).unwrap_err();
+    assert!(err.via_usable, "folded with a tab: {err:?}");
     let unfolded_broken = msg.replace("\r\n 192.0.2.1", "\r\nX: 192.0.2.1");
     let err = parse_datagram(Bytes::from(unfolded_broken)).unwrap_err();
     assert!(
