@@ -178,6 +178,13 @@ fn uri_characters_ports_and_escaping() {
             "{bad}"
         );
     }
+    for bad in [
+        &b"sip:a\x7f@example.com"[..],
+        b"1sip:a@example.com",
+        b"s_p:a@example.com",
+    ] {
+        assert!(Uri::parse(&Bytes::from_static(bad)).is_err(), "{bad:?}");
+    }
     // Unescaped values print re-escaped wherever the grammar requires it.
     let u = uri("sip:us%20er:p%40ss@example.com;x%3Dy=a%20b?h=%3Cv%3E");
     let text = String::from_utf8(u.to_vec()).expect("ASCII");
