@@ -148,3 +148,16 @@ pub(crate) fn parse(lines: &[&str]) -> crate::SessionDescription {
         Err(e) => panic!("fixture does not parse: {e}"),
     }
 }
+
+/// A peer's SDP (offer or answer) from 198.51.100.1 with the given media section lines.
+pub(crate) fn peer_sdp(media: &[&str]) -> crate::SessionDescription {
+    let mut all = vec![
+        "v=0",
+        "o=peer 5 5 IN IP4 198.51.100.1",
+        "s=-",
+        "c=IN IP4 198.51.100.1",
+        "t=0 0",
+    ];
+    all.extend_from_slice(media);
+    parse(&all)
+}

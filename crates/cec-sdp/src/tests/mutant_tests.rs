@@ -2,28 +2,16 @@
 //! showed no other test pinned down: each test here fails on one surviving mutant.
 
 use super::answer_tests::{LOCAL, params};
-use super::fixtures::parse;
+use super::fixtures::peer_sdp;
 use crate::{
-    Attribute, Codec, Direction, LocalCapabilities, LocalSdpSession, OfferParams, Origin,
-    SessionDescription, answer, build_offer, process_answer,
+    Attribute, Codec, Direction, LocalCapabilities, LocalSdpSession, OfferParams, Origin, answer,
+    build_offer, process_answer,
 };
-
-fn offer_with(media: &[&str]) -> SessionDescription {
-    let mut all = vec![
-        "v=0",
-        "o=carrier 1 1 IN IP4 198.51.100.1",
-        "s=-",
-        "c=IN IP4 198.51.100.1",
-        "t=0 0",
-    ];
-    all.extend_from_slice(media);
-    parse(&all)
-}
 
 #[test]
 fn comfort_noise_in_our_preferences_is_never_the_voice_codec() {
     let caps = LocalCapabilities::with_codecs(vec![Codec::new("CN", 8000, 13), Codec::pcma()]);
-    let offer = offer_with(&["m=audio 5004 RTP/AVP 13 8", "a=rtpmap:13 CN/8000"]);
+    let offer = peer_sdp(&["m=audio 5004 RTP/AVP 13 8", "a=rtpmap:13 CN/8000"]);
     let ans = answer(&offer, &caps, &params()).expect("PCMA is common");
     let audio = ans.media.audio().expect("accepted");
     assert_eq!(audio.codec.name, "PCMA");
@@ -32,7 +20,7 @@ fn comfort_noise_in_our_preferences_is_never_the_voice_codec() {
 #[test]
 fn the_offerers_fmtp_is_echoed_when_we_have_none() {
     let caps = LocalCapabilities::with_codecs(vec![Codec::new("G729", 8000, 18)]);
-    let offer = offer_with(&["m=audio 5004 RTP/AVP 18", "a=fmtp:18 annexb=no"]);
+    let offer = peer_sdp(&["m=audio 5004 RTP/AVP 18", "a=fmtp:18 annexb=no"]);
     let ans = answer(&offer, &caps, &params()).expect("G729 is common");
     let audio = ans.media.audio().expect("accepted");
     assert_eq!(audio.codec.fmtp.as_deref(), Some("annexb=no"));
@@ -68,7 +56,7 @@ fn an_answer_without_fmtp_keeps_the_fmtp_we_offered() {
         &caps,
         &OfferParams::new(Origin::new(1, 1, LOCAL), LOCAL, 40000),
     );
-    let their_answer = offer_with(&["m=audio 6000 RTP/AVP 18"]);
+    let their_answer = peer_sdp(&["m=audio 6000 RTP/AVP 18"]);
     let media = process_answer(&ours, &their_answer).expect("valid answer");
     let audio = media.audio().expect("accepted");
     assert_eq!(audio.codec.fmtp.as_deref(), Some("annexb=no"));
@@ -79,7 +67,7 @@ fn session_accessors_report_what_was_set_and_sent() {
     let mut leg = LocalSdpSession::new(4242, 7, LOCAL);
     assert_eq!(leg.session_id(), 4242);
     assert!(leg.last_sent().is_none());
-    let offer = offer_with(&["m=audio 5004 RTP/AVP 8"]);
+    let offer = peer_sdp(&["m=audio 5004 RTP/AVP 8"]);
     let ans = leg
         .answer(
             &offer,
@@ -103,7 +91,7 @@ fn an_offer_carries_the_requested_direction() {
 #[test]
 fn a_reoffer_replaces_only_the_session_level_direction() {
     let mut leg = LocalSdpSession::new(1, 1, LOCAL);
-    let mut sdp = offer_with(&["m=audio 40000 RTP/AVP 8"]);
+    let mut sdp = peer_sdp(&["m=audio 40000 RTP/AVP 8"]);
     sdp.attributes.push(Attribute::Other {
         name: "tool".to_owned(),
         value: Some("opencec".to_owned()),

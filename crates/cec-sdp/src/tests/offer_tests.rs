@@ -1,7 +1,7 @@
 //! Our offers, the answers to them, and per-dialog versioning.
 
 use super::answer_tests::{LOCAL, params};
-use super::fixtures::{CISCO, crlf, parse};
+use super::fixtures::{CISCO, crlf, parse, peer_sdp};
 use crate::{
     Codec, Direction, LocalCapabilities, LocalSdpSession, NegotiationError, NotAcceptableReason,
     OfferParams, Origin, RejectReason, SessionDescription, StreamOutcome, TelephoneEvent, answer,
@@ -13,18 +13,6 @@ fn offer() -> SessionDescription {
         &LocalCapabilities::default(),
         &OfferParams::new(Origin::new(9, 1, LOCAL), LOCAL, 40000),
     )
-}
-
-fn answer_lines(media: &[&str]) -> SessionDescription {
-    let mut all = vec![
-        "v=0",
-        "o=peer 5 5 IN IP4 198.51.100.1",
-        "s=-",
-        "c=IN IP4 198.51.100.1",
-        "t=0 0",
-    ];
-    all.extend_from_slice(media);
-    parse(&all)
 }
 
 #[test]
@@ -91,7 +79,7 @@ fn our_offer_answered_by_ourselves_round_trips() {
 
 #[test]
 fn answer_may_renumber_dynamic_types_and_set_ptime() {
-    let a = answer_lines(&[
+    let a = peer_sdp(&[
         "m=audio 7000 RTP/AVP 8 96",
         "a=rtpmap:96 telephone-event/8000",
         "a=ptime:30",
@@ -109,7 +97,7 @@ fn answer_may_renumber_dynamic_types_and_set_ptime() {
 
 #[test]
 fn answer_must_not_add_or_remove_media_lines() {
-    let a = answer_lines(&["m=audio 7000 RTP/AVP 8", "m=video 7002 RTP/AVP 96"]);
+    let a = peer_sdp(&["m=audio 7000 RTP/AVP 8", "m=video 7002 RTP/AVP 96"]);
     let e = process_answer(&offer(), &a);
     assert_eq!(
         e,
@@ -118,7 +106,7 @@ fn answer_must_not_add_or_remove_media_lines() {
             answered: 2
         })
     );
-    let e = process_answer(&offer(), &answer_lines(&[]));
+    let e = process_answer(&offer(), &peer_sdp(&[]));
     assert_eq!(
         e,
         Err(NegotiationError::MediaCountMismatch {
@@ -126,7 +114,7 @@ fn answer_must_not_add_or_remove_media_lines() {
             answered: 0
         })
     );
-    let e = process_answer(&offer(), &answer_lines(&["m=video 7000 RTP/AVP 8"]));
+    let e = process_answer(&offer(), &peer_sdp(&["m=video 7000 RTP/AVP 8"]));
     assert!(matches!(
         e,
         Err(NegotiationError::MediaTypeMismatch { index: 0, .. })
@@ -135,9 +123,9 @@ fn answer_must_not_add_or_remove_media_lines() {
 
 #[test]
 fn answer_must_pick_a_codec_we_offered() {
-    let e = process_answer(&offer(), &answer_lines(&["m=audio 7000 RTP/AVP 18"]));
+    let e = process_answer(&offer(), &peer_sdp(&["m=audio 7000 RTP/AVP 18"]));
     assert_eq!(e, Err(NegotiationError::CodecNotOffered { index: 0 }));
-    let only_dtmf = answer_lines(&[
+    let only_dtmf = peer_sdp(&[
         "m=audio 7000 RTP/AVP 101",
         "a=rtpmap:101 telephone-event/8000",
     ]);
@@ -147,7 +135,7 @@ fn answer_must_pick_a_codec_we_offered() {
 
 #[test]
 fn port_zero_in_answer_rejects_the_stream() {
-    let e = process_answer(&offer(), &answer_lines(&["m=audio 0 RTP/AVP 8"]));
+    let e = process_answer(&offer(), &peer_sdp(&["m=audio 0 RTP/AVP 8"]));
     let reason = NotAcceptableReason::AllStreamsRejected;
     assert_eq!(e, Err(NegotiationError::NotAcceptable { reason }));
     let two = parse(&[
@@ -161,7 +149,7 @@ fn port_zero_in_answer_rejects_the_stream() {
     ]);
     let media = process_answer(
         &two,
-        &answer_lines(&["m=audio 0 RTP/AVP 8", "m=audio 7000 RTP/AVP 0"]),
+        &peer_sdp(&["m=audio 0 RTP/AVP 8", "m=audio 7000 RTP/AVP 0"]),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -201,7 +189,7 @@ fn hold_and_resume_produce_new_versions() {
     assert_eq!(hold.origin.session_version, "11");
     assert_eq!(hold.media[0].direction(), Some(Direction::SendOnly));
     assert_eq!(session.pending_offer(), Some(&hold));
-    let peer = answer_lines(&["m=audio 7000 RTP/AVP 8", "a=recvonly"]);
+    let peer = peer_sdp(&["m=audio 7000 RTP/AVP 8", "a=recvonly"]);
     let media = session
         .process_answer(&peer)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -266,6 +254,6 @@ fn answering_a_reoffer_updates_negotiated_state() {
 fn process_answer_without_offer() {
     let mut session = LocalSdpSession::new(5, 1, LOCAL);
     assert_eq!(session.hold(), None);
-    let e = session.process_answer(&answer_lines(&["m=audio 7000 RTP/AVP 8"]));
+    let e = session.process_answer(&peer_sdp(&["m=audio 7000 RTP/AVP 8"]));
     assert_eq!(e, Err(NegotiationError::NoOfferOutstanding));
 }
