@@ -3,6 +3,7 @@
 //! SIGINT or SIGTERM; each component is wired in here as its issue lands.
 
 use anyhow::Context;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing::info;
 
 use crate::cli::ServeArgs;
@@ -22,6 +23,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config, args: &ServeArgs) -> anyhow::Result<()> {
+    // Handlers go in before anything announces readiness: a signal that arrives between
+    // "ready" and their installation would otherwise kill the process uncleanly.
+    let mut shutdown = ShutdownSignals::install()?;
     info!(
         version = env!("CARGO_PKG_VERSION"),
         data_dir = %args.data_dir.display(),
@@ -32,20 +36,33 @@ async fn serve(config: Config, args: &ServeArgs) -> anyhow::Result<()> {
         info!("demo mode requested; the demo tenant is seeded once storage exists");
     }
     info!("ready; press Ctrl-C to stop");
-    shutdown_signal().await?;
+    shutdown.recv().await;
     info!("shutdown requested, stopping");
     Ok(())
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM (service managers, `kill`).
-async fn shutdown_signal() -> anyhow::Result<()> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot install the SIGTERM handler")?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.context("cannot listen for Ctrl-C")?,
-        _ = terminate.recv() => {}
+/// SIGINT (Ctrl-C) and SIGTERM (service managers, `kill`), registered at once.
+struct ShutdownSignals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<Self> {
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())
+                .context("cannot install the SIGINT handler")?,
+            terminate: signal(SignalKind::terminate())
+                .context("cannot install the SIGTERM handler")?,
+        })
     }
-    Ok(())
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
 }
 
 fn init_tracing() {

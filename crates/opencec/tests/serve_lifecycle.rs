@@ -1,5 +1,8 @@
 //! The real binary starts, reports readiness and exits cleanly (status 0) on SIGINT and
 //! SIGTERM; a bad configuration stops it with the field and the reason.
+//!
+//! Regression: "ready" was logged before the signal handlers were installed, so a SIGTERM
+//! sent right after readiness killed the process with status 15 (seen once in a CI-like run).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
