@@ -180,14 +180,19 @@ fn delta_params(base: &Bytes, s: &[u8]) -> Res<(u32, Vec<Param>)> {
     Ok((delta, params))
 }
 
+/// `delta *(;param)`: the wire form shared by Session-Expires and Min-SE.
+fn write_delta_params(out: &mut Vec<u8>, delta: u32, params: &[Param]) {
+    out.extend_from_slice(delta.to_string().as_bytes());
+    write_params(out, params);
+}
+
 pub(crate) fn parse_session_expires(base: &Bytes, s: &[u8]) -> Res<SessionExpires> {
     delta_params(base, s).map(|(delta, params)| SessionExpires { delta, params })
 }
 
 impl Print for SessionExpires {
     fn write_to(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.delta.to_string().as_bytes());
-        write_params(out, &self.params);
+        write_delta_params(out, self.delta, &self.params);
     }
 }
 
@@ -206,8 +211,7 @@ pub(crate) fn parse_min_se(base: &Bytes, s: &[u8]) -> Res<MinSe> {
 
 impl Print for MinSe {
     fn write_to(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.delta.to_string().as_bytes());
-        write_params(out, &self.params);
+        write_delta_params(out, self.delta, &self.params);
     }
 }
 
