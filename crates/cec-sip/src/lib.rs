@@ -1,1 +1,32 @@
-//! placeholder
+//! The sans-IO SIP endpoint of OpenCEC: transactions (RFC 3261 §17 with RFC 6026), the user
+//! agent core that answers OPTIONS, CANCEL, unknown methods and unsupported extensions, and
+//! (growing) dialogs, 100rel, UPDATE, session timers and trunk supervision.
+//!
+//! Nothing here opens a socket or reads a clock: the driver (`cec-runtime`) feeds received
+//! messages and `now`, then drains [`Transmit`]s, events and the next deadline. That makes
+//! every rule testable in a simulated network with a virtual clock (`cec-sim`).
+//!
+//! # Why our own
+//!
+//! The Rust SIP stacks we evaluated (rsipstack, ezk-sip, rvoip) own their sockets and tasks,
+//! read the wall clock inside their state machines, and so cannot be driven deterministically;
+//! none implements the RFC 6026 Accepted states, RFC 3262 as UAS with retransmission, and
+//! RFC 4028 together. The transaction layer is small enough to own and test exhaustively.
+
+mod peer;
+pub mod timer;
+pub mod transaction;
+
+pub use peer::{Peer, Transmit, TransportKind};
+pub use timer::{TimerTable, TimerValues};
+pub use transaction::{TimerName, TransactionId, TransactionLayer, TxError, TxEvent};
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// One real `Instant` as the origin of a test's virtual timeline (the crate bans
+    /// `Instant::now` outside tests; a test needs one base value to add durations to).
+    #[allow(clippy::disallowed_methods)]
+    pub(crate) fn base_instant() -> std::time::Instant {
+        std::time::Instant::now()
+    }
+}
