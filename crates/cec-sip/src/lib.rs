@@ -13,10 +13,12 @@
 //! none implements the RFC 6026 Accepted states, RFC 3262 as UAS with retransmission, and
 //! RFC 4028 together. The transaction layer is small enough to own and test exhaustively.
 
+pub mod endpoint;
 mod peer;
 pub mod timer;
 pub mod transaction;
 
+pub use endpoint::{Endpoint, EndpointConfig, EndpointStats, Event};
 pub use peer::{Peer, Transmit, TransportKind};
 pub use timer::{TimerTable, TimerValues};
 pub use transaction::{TimerName, TransactionId, TransactionLayer, TxError, TxEvent};
