@@ -13,12 +13,16 @@
 //! none implements the RFC 6026 Accepted states, RFC 3262 as UAS with retransmission, and
 //! RFC 4028 together. The transaction layer is small enough to own and test exhaustively.
 
+pub mod dialog;
 pub mod endpoint;
 mod peer;
 pub mod timer;
 pub mod transaction;
 
-pub use endpoint::{Endpoint, EndpointConfig, EndpointStats, Event};
+pub use dialog::{Dialog, DialogId, DialogState};
+pub use endpoint::{
+    DialogError, Endpoint, EndpointConfig, EndpointStats, Event, OutgoingInvite, TerminationReason,
+};
 pub use peer::{Peer, Transmit, TransportKind};
 pub use timer::{TimerTable, TimerValues};
 pub use transaction::{TimerName, TransactionId, TransactionLayer, TxError, TxEvent};

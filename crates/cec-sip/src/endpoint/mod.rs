@@ -3,18 +3,29 @@
 //! dialogs that do not exist, malformed requests) and hands everything else to the
 //! application as an [`Event`].
 
+mod in_dialog;
+mod session;
 mod stateless;
+mod uac;
+mod uas;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use cec_sip_msg::{CoreHeaders, Header, HeaderName, Message, Method, ParseError};
 
-use crate::peer::{Peer, Transmit};
-use crate::timer::TimerValues;
+use crate::dialog::{Dialog, DialogId, DialogKey};
+use crate::peer::{Peer, Transmit, TransportKind};
+use crate::timer::{TimerTable, TimerValues};
 use crate::transaction::{TransactionId, TransactionLayer, TxError, TxEvent};
 
+use session::Session;
+pub use session::{DialogTimer, TerminationReason};
 pub use stateless::error_response;
+use uac::ClientInvite;
+pub use uac::OutgoingInvite;
+pub use uas::DialogError;
 
 /// Methods this endpoint understands (Allow header, 501 decisions).
 pub const ALLOWED_METHODS: &[Method] = &[
@@ -43,6 +54,10 @@ pub struct EndpointConfig {
     pub timers: TimerValues,
     /// The Server / User-Agent header value.
     pub product: String,
+    /// Our Session-Expires for sessions that ask for timers (RFC 4028), seconds.
+    pub session_expires: u32,
+    /// The smallest Session-Expires we accept (Min-SE), seconds; at least 90.
+    pub min_se: u32,
 }
 
 impl Default for EndpointConfig {
@@ -50,6 +65,8 @@ impl Default for EndpointConfig {
         EndpointConfig {
             timers: TimerValues::default(),
             product: concat!("OpenCEC/", env!("CARGO_PKG_VERSION")).to_string(),
+            session_expires: 1800,
+            min_se: 90,
         }
     }
 }
@@ -76,23 +93,50 @@ pub enum Event {
         /// The INVITE server transaction.
         invite: TransactionId,
     },
-    /// A response to one of our requests.
+    /// A request inside one of our dialogs that the application answers with
+    /// [`Endpoint::respond`] / [`Endpoint::answer`]: re-INVITE, UPDATE (offer in the body, the
+    /// endpoint already checked there is no other offer outstanding), INFO, MESSAGE, REFER,
+    /// NOTIFY, SUBSCRIBE.
+    DialogRequest {
+        /// The dialog.
+        dialog: DialogId,
+        /// The server transaction.
+        tx: TransactionId,
+        /// The request.
+        request: Message,
+    },
+    /// A response to one of our requests (for an INVITE, after the endpoint created or
+    /// confirmed the dialog, sent the ACK of a 2xx and the PRACK of a reliable provisional).
     Response {
         /// The client transaction.
         tx: TransactionId,
+        /// The dialog the response belongs to, if any.
+        dialog: Option<DialogId>,
         /// The response.
         response: Message,
         /// Its core headers.
         core: CoreHeaders,
     },
-    /// An ACK for a 2xx (outside any transaction).
-    Ack {
+    /// The ACK for our 2xx arrived (its body is the answer when the 2xx carried the offer).
+    Acked {
+        /// The dialog.
+        dialog: DialogId,
         /// The ACK.
         request: Message,
-        /// Its core headers.
-        core: CoreHeaders,
-        /// Where it came from.
-        source: Peer,
+    },
+    /// The peer acknowledged one of our reliable provisional responses (RFC 3262).
+    PrackReceived {
+        /// The dialog.
+        dialog: DialogId,
+        /// The PRACK (its body may carry an offer or answer).
+        request: Message,
+    },
+    /// A dialog ended; the endpoint already sent whatever the ending needed (BYE, 487...).
+    DialogTerminated {
+        /// The dialog.
+        dialog: DialogId,
+        /// Why.
+        reason: TerminationReason,
     },
     /// A transaction timed out (no response / no ACK) or its transport failed.
     Timeout {
@@ -124,6 +168,16 @@ pub struct Endpoint {
     transmits: VecDeque<Transmit>,
     random: Box<dyn FnMut() -> u64 + Send>,
     stats: EndpointStats,
+    local_addresses: Vec<(TransportKind, SocketAddr)>,
+    sessions: HashMap<DialogId, Session>,
+    dialog_index: HashMap<DialogKey, DialogId>,
+    /// INVITE transactions (server or client, initial or re-INVITE) and their dialog(s).
+    invite_dialogs: HashMap<TransactionId, Vec<DialogId>>,
+    /// Non-INVITE client transactions sent inside a dialog.
+    tx_dialog: HashMap<TransactionId, DialogId>,
+    dialog_timers: TimerTable<(DialogId, DialogTimer)>,
+    client_invites: HashMap<TransactionId, ClientInvite>,
+    next_dialog: u64,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -146,6 +200,14 @@ impl Endpoint {
             transmits: VecDeque::new(),
             random: Box::new(random),
             stats: EndpointStats::default(),
+            local_addresses: Vec::new(),
+            sessions: HashMap::new(),
+            dialog_index: HashMap::new(),
+            invite_dialogs: HashMap::new(),
+            tx_dialog: HashMap::new(),
+            dialog_timers: TimerTable::new(),
+            client_invites: HashMap::new(),
+            next_dialog: 0,
         }
     }
 
@@ -157,6 +219,31 @@ impl Endpoint {
     /// The transaction layer (read-only: timers, counts).
     pub fn transactions(&self) -> &TransactionLayer {
         &self.transactions
+    }
+
+    /// Declares the address we are reachable at over `transport` (listener address, or the
+    /// public address behind NAT): used in Via and Contact of what we send.
+    pub fn set_local_address(&mut self, transport: TransportKind, addr: SocketAddr) {
+        self.local_addresses.retain(|(t, _)| *t != transport);
+        self.local_addresses.push((transport, addr));
+    }
+
+    /// The dialog `id`, if it exists.
+    pub fn dialog(&self, id: DialogId) -> Option<&Dialog> {
+        self.sessions.get(&id).map(|s| &s.dialog)
+    }
+
+    /// Number of live dialogs.
+    pub fn dialog_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Every armed dialog timer, earliest first (for tests and diagnostics).
+    pub fn dialog_timers(&self) -> Vec<(Instant, DialogId, DialogTimer)> {
+        self.dialog_timers
+            .iter()
+            .map(|(at, (d, t))| (at, d, t))
+            .collect()
     }
 
     /// A fresh random token (16 hex digits) for tags.
@@ -207,11 +294,21 @@ impl Endpoint {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.transactions.handle_timeout(now);
         self.process_tx_events(now);
+        while let Some((dialog, timer)) = self.dialog_timers.pop_expired(now) {
+            self.dialog_timer(now, dialog, timer);
+            self.process_tx_events(now);
+        }
     }
 
     /// The next deadline.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.transactions.poll_timeout()
+        match (
+            self.transactions.poll_timeout(),
+            self.dialog_timers.next_deadline(),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The next message to send.
@@ -242,7 +339,8 @@ impl Endpoint {
         Some(response)
     }
 
-    /// Sends `response` on server transaction `tx`.
+    /// Sends `response` on server transaction `tx`. A final non-2xx to an INVITE ends the
+    /// early dialogs it created (or rolls back a re-INVITE's offer).
     pub fn respond(
         &mut self,
         now: Instant,
@@ -250,6 +348,9 @@ impl Endpoint {
         response: &Message,
     ) -> Result<(), TxError> {
         let result = self.transactions.respond(now, tx, response);
+        if let (Ok(()), Some(status @ 300..=699)) = (&result, response.status()) {
+            self.end_invite_dialogs(now, tx, TerminationReason::Rejected(status));
+        }
         self.process_tx_events(now);
         result
     }
@@ -308,19 +409,17 @@ impl Endpoint {
                     request,
                     core,
                     source,
-                } => {
-                    self.events.push_back(Event::Ack {
-                        request,
-                        core,
-                        source,
-                    });
-                }
+                } => self.on_ack(now, request, &core, source),
                 TxEvent::Response { tx, response, core } => {
-                    self.events
-                        .push_back(Event::Response { tx, response, core });
+                    self.on_response(now, tx, response, core);
                 }
-                TxEvent::Timeout { tx } => self.events.push_back(Event::Timeout { tx }),
-                TxEvent::StrayResponse { .. } | TxEvent::Terminated { .. } => {}
+                TxEvent::StrayResponse { core, .. } => self.on_stray_response(&core),
+                TxEvent::Timeout { tx } => self.on_timeout(now, tx),
+                TxEvent::Terminated { tx } => {
+                    self.tx_dialog.remove(&tx);
+                    self.invite_dialogs.remove(&tx);
+                    self.client_invites.remove(&tx);
+                }
             }
         }
     }
@@ -356,10 +455,10 @@ impl Endpoint {
             return;
         }
         if core.to.tag().is_some() {
-            // No dialog layer state matches yet: every in-dialog request is for a dialog we
-            // do not know (RFC 3261 §12.2.2).
-            self.stats.no_dialog += 1;
-            let _ = self.respond_status(now, tx, 481, "Call/Transaction Does Not Exist");
+            self.on_in_dialog_request(now, tx, request, &core, source);
+            return;
+        }
+        if method == Method::Invite && self.reject_too_small_session_interval(now, tx, &request) {
             return;
         }
         if matches!(
@@ -387,6 +486,7 @@ impl Endpoint {
         let _ = self.respond_status(now, tx, 200, "OK");
         if self.transactions.awaits_final(invite) {
             let _ = self.respond_status(now, invite, 487, "Request Terminated");
+            self.end_invite_dialogs(now, invite, TerminationReason::Cancelled);
             self.events.push_back(Event::Cancelled { invite });
         }
         self.process_tx_events(now);

@@ -153,7 +153,10 @@ impl TransactionLayer {
             (_, ClientState::Calling | ClientState::Proceeding, 100..=199) => {
                 client.state = ClientState::Proceeding;
                 if client.invite {
+                    // Timer B only runs in Calling (RFC 3261 Figure 5): once the callee is
+                    // ringing, how long to wait is the application's decision (CANCEL).
                     self.disarm(tx, TimerName::A);
+                    self.disarm(tx, TimerName::B);
                 }
                 true
             }

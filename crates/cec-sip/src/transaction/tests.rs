@@ -440,3 +440,23 @@ fn ack_for_a_2xx_is_handed_to_the_dialog_layer() {
     assert!(matches!(layer.poll_event(), Some(TxEvent::Ack { .. })));
     assert!(layer.is_empty());
 }
+
+#[test]
+fn invite_client_stops_timers_a_and_b_once_a_provisional_arrives() {
+    let t0 = base_instant();
+    let mut layer = TransactionLayer::new(TimerValues::default());
+    let invite = request("INVITE", "z9hG4bKprov");
+    let tx = layer
+        .send_request(t0, invite.clone(), peer(TransportKind::Udp))
+        .unwrap();
+    let ringing = Message::response_to(&invite, 180, "Ringing", Some(b"r")).unwrap();
+    let ringing = parse_datagram(ringing.to_bytes()).unwrap();
+    feed(
+        &mut layer,
+        t0 + Duration::from_millis(100),
+        ringing,
+        peer(TransportKind::Udp),
+    );
+    assert!(layer.timers_of(tx).is_empty(), "{:?}", layer.timers_of(tx));
+    assert!(run_until(&mut layer, t0 + Duration::from_secs(60)).is_empty());
+}
