@@ -16,6 +16,7 @@
 pub mod dialog;
 pub mod endpoint;
 mod peer;
+pub mod supervision;
 pub mod timer;
 pub mod transaction;
 
@@ -24,6 +25,7 @@ pub use endpoint::{
     DialogError, Endpoint, EndpointConfig, EndpointStats, Event, OutgoingInvite, TerminationReason,
 };
 pub use peer::{Peer, Transmit, TransportKind};
+pub use supervision::{LinkStatus, ProbePolicy, StatusChange, TrunkMonitor};
 pub use timer::{TimerTable, TimerValues};
 pub use transaction::{TimerName, TransactionId, TransactionLayer, TxError, TxEvent};
 

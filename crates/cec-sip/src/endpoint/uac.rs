@@ -114,6 +114,31 @@ impl Endpoint {
         Ok(tx)
     }
 
+    /// Sends an out-of-dialog request without body (OPTIONS for link probes, and the like) to
+    /// `uri` at `destination`.
+    pub fn request_out_of_dialog(
+        &mut self,
+        now: Instant,
+        method: Method,
+        uri: Uri,
+        destination: Peer,
+    ) -> Result<TransactionId, DialogError> {
+        let transport = destination.transport;
+        let via = self.new_via(transport);
+        let mut from = self.contact(transport);
+        from.set_tag(Bytes::from(self.new_tag()));
+        let call_id = format!("{}@opencec", self.new_tag());
+        let mut request = Message::request(method.clone(), uri.clone());
+        request.push_typed(HeaderName::Via, &via);
+        request.push(HeaderName::MaxForwards, b"70");
+        request.push_typed(HeaderName::From, &from);
+        request.push_typed(HeaderName::To, &NameAddr::new(uri));
+        request.push(HeaderName::CallId, call_id.as_bytes());
+        request.push_typed(HeaderName::CSeq, &CSeq { seq: 1, method });
+        request.push_header(self.product_header());
+        Ok(self.transactions.send_request(now, request, destination)?)
+    }
+
     /// Cancels our pending INVITE `tx` (sent once a provisional has arrived, RFC 3261 §9.1).
     pub fn cancel(&mut self, now: Instant, tx: TransactionId) -> Result<(), DialogError> {
         let invite = self
