@@ -120,10 +120,8 @@ impl TrunkMonitor {
 
     /// Stops supervising `name`.
     pub fn remove_trunk(&mut self, name: &str) {
-        if let Some(trunk) = self.trunks.remove(name) {
-            if let Some(tx) = trunk.in_flight {
-                self.by_tx.remove(&tx);
-            }
+        if let Some(tx) = self.trunks.remove(name).and_then(|t| t.in_flight) {
+            self.by_tx.remove(&tx);
         }
         if let Some(slot) = self.slots.iter().position(|s| s == name) {
             self.due.cancel(slot);
