@@ -437,3 +437,63 @@ fn bye_for_an_unknown_dialog_and_out_of_order_cseq_are_refused() {
         1
     );
 }
+
+#[test]
+fn invite_fails_over_to_the_next_target_on_timeout_and_on_503() {
+    const DEAD: &str = "127.0.0.1:5099";
+    const BUSY: &str = "127.0.0.1:5098";
+    let answer_now = Script {
+        answer_after: Some(Duration::ZERO),
+        ..Script::default()
+    };
+    let mut sim = two_agents(12, Script::default(), answer_now);
+    sim.net
+        .set_default_link(LinkConfig::perfect().with_delay(Duration::from_millis(5)));
+    sim.add_node(
+        addr(BUSY),
+        Agent::new(
+            BUSY,
+            Script {
+                reject: Some(503),
+                ..Script::default()
+            },
+            77,
+        ),
+    );
+    let start = sim.now();
+    let first = call(&mut sim, |invite| {
+        invite.destination = cec_sip::Peer::new(cec_sip::TransportKind::Udp, addr(DEAD));
+        invite.fallback_destinations = vec![
+            cec_sip::Peer::new(cec_sip::TransportKind::Udp, addr(BUSY)),
+            cec_sip::Peer::new(cec_sip::TransportKind::Udp, addr(BOB)),
+        ];
+    });
+    sim.run_for(Duration::from_secs(40)).unwrap();
+    let trace = sim.trace_text();
+    let a = alice(&mut sim);
+    let hops: Vec<(u128, std::net::SocketAddr)> = a
+        .events
+        .iter()
+        .filter_map(|(at, e)| match e {
+            Event::Retargeted { destination, .. } => {
+                Some(((*at - start).as_millis(), destination.addr))
+            }
+            _ => None,
+        })
+        .collect();
+    // Timer B (32 s) on the dead target, then the 503 comes back 10 ms later.
+    assert_eq!(
+        hops,
+        vec![(32_000, addr(BUSY)), (32_010, addr(BOB))],
+        "{trace}"
+    );
+    assert_eq!(a.count(is_answered), 1, "{trace}");
+    assert_eq!(
+        a.count(|e| matches!(e, Event::Response { response, .. } if status_of(response) == 503)),
+        0
+    );
+    assert_eq!(
+        a.count(|e| matches!(e, Event::Timeout { tx } if *tx == first)),
+        0
+    );
+}

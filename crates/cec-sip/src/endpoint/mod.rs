@@ -138,6 +138,16 @@ pub enum Event {
         /// Why.
         reason: TerminationReason,
     },
+    /// Our INVITE `from` failed over to the next target (RFC 3263): the call continues as
+    /// transaction `to`.
+    Retargeted {
+        /// The transaction that failed.
+        from: TransactionId,
+        /// The new transaction.
+        to: TransactionId,
+        /// Where it went.
+        destination: Peer,
+    },
     /// A transaction timed out (no response / no ACK) or its transport failed.
     Timeout {
         /// The transaction.

@@ -32,6 +32,10 @@ pub struct OutgoingInvite {
     pub session_expires: Option<u32>,
     /// Further headers (P-Asserted-Identity, Diversion...).
     pub extra_headers: Vec<Header>,
+    /// Next targets to try, in order, when `destination` times out, fails at the transport
+    /// or answers 503 before any provisional (RFC 3263 §4.3: the driver resolved them from
+    /// NAPTR/SRV/A records).
+    pub fallback_destinations: Vec<Peer>,
 }
 
 /// What we remember about an INVITE we sent.
@@ -43,6 +47,10 @@ pub(crate) struct ClientInvite {
     pub dialog: Option<DialogId>,
     /// CANCEL asked for before a provisional arrived (RFC 3261 §9.1: wait for one).
     pub cancel_requested: bool,
+    /// Failover targets not tried yet.
+    pub remaining: Vec<Peer>,
+    /// Whether any response arrived (no failover after that).
+    pub got_response: bool,
 }
 
 impl Endpoint {
@@ -109,9 +117,38 @@ impl Endpoint {
                 request,
                 dialog: None,
                 cancel_requested: false,
+                remaining: invite.fallback_destinations,
+                got_response: false,
             },
         );
         Ok(tx)
+    }
+
+    /// Re-sends INVITE `tx` to its next failover target with a new branch; returns the new
+    /// transaction, or `None` when no target is left.
+    fn fail_over(&mut self, now: Instant, tx: TransactionId) -> Option<TransactionId> {
+        let entry = self.client_invites.get(&tx)?;
+        if entry.got_response || entry.remaining.is_empty() || entry.dialog.is_some() {
+            return None;
+        }
+        let mut entry = self.client_invites.remove(&tx)?;
+        let destination = entry.remaining.remove(0);
+        let via = self.new_via(destination.transport);
+        let mut request = entry.request.clone();
+        request.remove_first(&HeaderName::Via);
+        request.insert_top(Header::typed(HeaderName::Via, &via));
+        let new_tx = self
+            .transactions
+            .send_request(now, request.clone(), destination)
+            .ok()?;
+        entry.request = request;
+        self.client_invites.insert(new_tx, entry);
+        self.events.push_back(Event::Retargeted {
+            from: tx,
+            to: new_tx,
+            destination,
+        });
+        Some(new_tx)
     }
 
     /// Sends an out-of-dialog request without body (OPTIONS for link probes, and the like) to
@@ -231,6 +268,8 @@ impl Endpoint {
                 request,
                 dialog: Some(dialog),
                 cancel_requested: false,
+                remaining: Vec::new(),
+                got_response: true,
             },
         );
         Ok(tx)
@@ -316,12 +355,16 @@ impl Endpoint {
         }
         if self.client_invites.contains_key(&tx) {
             let dialog = self.on_invite_response(now, tx, &response, &core);
-            self.events.push_back(Event::Response {
-                tx,
-                dialog,
-                response,
-                core,
-            });
+            // A 503 that made us fail over is not the call's outcome.
+            let failed_over = !self.client_invites.contains_key(&tx);
+            if !failed_over {
+                self.events.push_back(Event::Response {
+                    tx,
+                    dialog,
+                    response,
+                    core,
+                });
+            }
             return;
         }
         self.events.push_back(Event::Response {
@@ -374,7 +417,12 @@ impl Endpoint {
         core: &CoreHeaders,
     ) -> Option<DialogId> {
         let status = response.status()?;
-        let invite = self.client_invites.get(&tx)?.clone();
+        if status == 503 && self.fail_over(now, tx).is_some() {
+            return None;
+        }
+        let invite = self.client_invites.get_mut(&tx)?;
+        invite.got_response = true;
+        let invite = invite.clone();
         if (101..200).contains(&status) && invite.cancel_requested {
             if let Some(entry) = self.client_invites.get_mut(&tx) {
                 entry.cancel_requested = false;
@@ -592,6 +640,8 @@ impl Endpoint {
     pub(super) fn on_timeout(&mut self, now: Instant, tx: TransactionId) {
         if let Some(dialog) = self.tx_dialog.remove(&tx) {
             self.end_dialog(dialog, TerminationReason::TransactionFailed(408));
+        } else if self.fail_over(now, tx).is_some() {
+            return;
         } else if let Some(invite) = self.client_invites.remove(&tx) {
             match invite.dialog {
                 Some(id) => {

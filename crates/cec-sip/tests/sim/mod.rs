@@ -236,6 +236,7 @@ pub fn call(
         supports_100rel: true,
         session_expires: None,
         extra_headers: Vec::new(),
+        fallback_destinations: Vec::new(),
     };
     extra(&mut invite);
     alice(sim).ep.invite(now, invite).unwrap()
