@@ -1,0 +1,195 @@
+//! The SIP driver: one task that owns the sans-IO [`Endpoint`], feeds it what the transports
+//! received and the passing of time, and carries its transmissions out. The application
+//! (today the binary's interim SIP service, later the call core) sees endpoint events through
+//! [`SipApplication`] on the same task, so no locks sit on the signalling path.
+
+use std::time::Instant;
+
+use cec_sip::{Endpoint, Event, Peer, Transmit};
+use tokio::sync::mpsc;
+use tokio::time::sleep_until;
+
+use crate::sip_transport::{
+    ConnectionId, Inbound, SendError, SipTransports, Target, TransportKind, TransportSender,
+};
+
+/// What runs on top of the endpoint, on the driver's task.
+pub trait SipApplication: Send + 'static {
+    /// An endpoint event (a request to answer, a response, a timeout...).
+    fn handle_event(&mut self, now: Instant, endpoint: &mut Endpoint, event: Event);
+
+    /// The application's own next deadline (registration expiry, probes).
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Called at or after [`SipApplication::poll_timeout`].
+    fn handle_timeout(&mut self, _now: Instant, _endpoint: &mut Endpoint) {}
+}
+
+/// Maps the endpoint's transport enum onto the runtime's.
+pub fn runtime_kind(kind: cec_sip::TransportKind) -> TransportKind {
+    match kind {
+        cec_sip::TransportKind::Udp => TransportKind::Udp,
+        cec_sip::TransportKind::Tcp => TransportKind::Tcp,
+        cec_sip::TransportKind::Tls => TransportKind::Tls,
+    }
+}
+
+/// Maps the runtime's transport enum onto the endpoint's.
+pub fn endpoint_kind(kind: TransportKind) -> cec_sip::TransportKind {
+    match kind {
+        TransportKind::Udp => cec_sip::TransportKind::Udp,
+        TransportKind::Tcp => cec_sip::TransportKind::Tcp,
+        TransportKind::Tls => cec_sip::TransportKind::Tls,
+    }
+}
+
+fn peer(kind: TransportKind, addr: std::net::SocketAddr, connection: Option<ConnectionId>) -> Peer {
+    Peer {
+        transport: endpoint_kind(kind),
+        addr,
+        connection: connection.map(ConnectionId::as_u64),
+    }
+}
+
+fn target(to: &Peer) -> Target {
+    Target {
+        kind: runtime_kind(to.transport),
+        addr: to.addr,
+        connection: to.connection.map(ConnectionId::new),
+        server_name: None,
+    }
+}
+
+/// Drives one endpoint over the transports until `shutdown` resolves.
+pub struct SipDriver<A> {
+    endpoint: Endpoint,
+    app: A,
+    sender: TransportSender,
+    inbound: mpsc::Receiver<Inbound>,
+}
+
+impl<A: SipApplication> SipDriver<A> {
+    /// Wires `endpoint` and `app` to bound transports. The endpoint learns our listening
+    /// addresses for Via and Contact, unless `advertised` overrides the IP (NAT).
+    pub fn new(
+        mut endpoint: Endpoint,
+        app: A,
+        transports: &SipTransports,
+        inbound: mpsc::Receiver<Inbound>,
+        advertised: Option<std::net::IpAddr>,
+    ) -> Self {
+        for (kind, addr) in transports.local_addrs() {
+            let mut addr = *addr;
+            if let Some(ip) = advertised {
+                addr.set_ip(ip);
+            } else if addr.ip().is_unspecified() {
+                // 0.0.0.0 is not an address a peer can reach; loopback is the honest
+                // fallback until the operator sets sip.public_address.
+                addr.set_ip(std::net::IpAddr::from([127, 0, 0, 1]));
+            }
+            endpoint.set_local_address(endpoint_kind(*kind), addr);
+        }
+        SipDriver {
+            endpoint,
+            app,
+            sender: transports.sender(),
+            inbound,
+        }
+    }
+
+    /// Runs until `shutdown` completes or the transports close.
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            self.flush(Instant::now());
+            let deadline = [self.endpoint.poll_timeout(), self.app.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            let sleep = async {
+                match deadline {
+                    Some(at) => sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                received = self.inbound.recv() => {
+                    let Some(inbound) = received else { break };
+                    let now = Instant::now();
+                    self.feed(now, inbound);
+                    // Take whatever else is already queued before flushing, in one go.
+                    while let Ok(more) = self.inbound.try_recv() {
+                        self.feed(now, more);
+                        self.flush(now);
+                    }
+                }
+                () = sleep => {
+                    let now = Instant::now();
+                    self.endpoint.handle_timeout(now);
+                    self.app.handle_timeout(now, &mut self.endpoint);
+                }
+            }
+        }
+        self.flush(Instant::now());
+    }
+
+    fn feed(&mut self, now: Instant, inbound: Inbound) {
+        match inbound {
+            Inbound::Message(received) => {
+                let from = peer(received.kind, received.source, received.connection);
+                self.endpoint.handle_message(now, received.message, from);
+            }
+            Inbound::Malformed {
+                bytes,
+                error,
+                source,
+                kind,
+                connection,
+                ..
+            } => {
+                let from = peer(kind, source, connection);
+                self.endpoint.handle_malformed(&bytes, &error, from);
+            }
+        }
+    }
+
+    /// Hands events to the application and transmissions to the transports until both are
+    /// drained (the application's answers produce more transmissions).
+    fn flush(&mut self, now: Instant) {
+        loop {
+            let mut progressed = false;
+            while let Some(event) = self.endpoint.poll_event() {
+                self.app.handle_event(now, &mut self.endpoint, event);
+                progressed = true;
+            }
+            while let Some(transmit) = self.endpoint.poll_transmit() {
+                self.send(transmit);
+                progressed = true;
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn send(&self, transmit: Transmit) {
+        let target = target(&transmit.to);
+        match self.sender.try_send(&target, transmit.bytes.clone()) {
+            Ok(()) => {}
+            // Connecting, or a full queue: finish on a task so the signalling loop never waits.
+            Err(SendError::NotConnected | SendError::QueueFull | SendError::WouldBlock) => {
+                let sender = self.sender.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = sender.send(target, transmit.bytes).await {
+                        tracing::warn!(%error, dest = %transmit.to.addr, "SIP send failed");
+                    }
+                });
+            }
+            Err(error) => tracing::warn!(%error, dest = %transmit.to.addr, "SIP send failed"),
+        }
+    }
+}
