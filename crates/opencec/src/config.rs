@@ -44,6 +44,66 @@ pub struct SipConfig {
     pub listen: Vec<String>,
     pub public_address: String,
     pub tls: Option<TlsConfig>,
+    /// Digest realm of our challenges.
+    pub realm: String,
+    /// Digest algorithms offered, most preferred first (RFC 8760): "SHA-256", "MD5".
+    pub digest_algorithms: Vec<String>,
+    /// Answer OPTIONS 200 from any source; otherwise only trunks and registered phones get
+    /// 200 and everyone else 403.
+    pub answer_options_from_anyone: bool,
+    /// RFC 3261 timers in milliseconds.
+    pub t1_ms: u64,
+    pub t2_ms: u64,
+    pub t4_ms: u64,
+    /// Per-source message rate limit (messages per second; bursts of twice that).
+    pub rate_limit_per_source: u32,
+    /// SIP peers (carrier and enterprise trunks). Moves to the database with storage.
+    pub trunks: Vec<TrunkConfig>,
+    /// SIP users that may register (agents' phones). Moves to the database with storage.
+    pub users: Vec<UserConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkConfig {
+    pub name: String,
+    /// `ip:port` of the peer.
+    pub address: String,
+    #[serde(default = "default_transport")]
+    pub transport: String,
+    /// Source networks (CIDR or single addresses) accepted as this trunk; default: the
+    /// address's IP.
+    #[serde(default)]
+    pub allow_from: Vec<String>,
+    /// Seconds between OPTIONS probes; 0 disables probing.
+    #[serde(default = "default_probe_interval")]
+    pub probe_interval_s: u64,
+    #[serde(default = "default_failure_threshold")]
+    pub failure_threshold: u32,
+    #[serde(default)]
+    pub accept_any_response: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub user: String,
+    /// Plain password (hashed at load, never logged), or the stored HA1 values.
+    pub password: Option<String>,
+    pub ha1_md5: Option<String>,
+    pub ha1_sha256: Option<String>,
+}
+
+fn default_transport() -> String {
+    "udp".into()
+}
+
+fn default_probe_interval() -> u64 {
+    60
+}
+
+fn default_failure_threshold() -> u32 {
+    3
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,6 +154,15 @@ impl Default for SipConfig {
             listen: vec!["udp:0.0.0.0:5060".into(), "tcp:0.0.0.0:5060".into()],
             public_address: String::new(),
             tls: None,
+            realm: "opencec".into(),
+            digest_algorithms: vec!["SHA-256".into(), "MD5".into()],
+            answer_options_from_anyone: false,
+            t1_ms: 500,
+            t2_ms: 4000,
+            t4_ms: 5000,
+            rate_limit_per_source: 200,
+            trunks: Vec::new(),
+            users: Vec::new(),
         }
     }
 }
@@ -203,6 +272,7 @@ impl Config {
                 }
             }
         }
+        self.validate_sip()?;
         parse_port_range(&self.media.rtp_ports)
             .map_err(|reason| invalid("media.rtp_ports", reason))?;
         self.http
@@ -215,6 +285,90 @@ impl Config {
                 "database.url",
                 "must start with sqlite: or postgres://",
             ));
+        }
+        Ok(())
+    }
+
+    fn validate_sip(&self) -> Result<(), ConfigError> {
+        let sip = &self.sip;
+        if sip.realm.trim().is_empty() || sip.realm.contains('"') {
+            return Err(invalid("sip.realm", "must be non-empty and without quotes"));
+        }
+        if sip.digest_algorithms.is_empty()
+            || sip
+                .digest_algorithms
+                .iter()
+                .any(|a| !matches!(a.to_ascii_uppercase().as_str(), "SHA-256" | "MD5"))
+        {
+            return Err(invalid(
+                "sip.digest_algorithms",
+                "a non-empty list of \"SHA-256\" and \"MD5\"",
+            ));
+        }
+        if !(1..=60_000).contains(&sip.t1_ms) || sip.t2_ms < sip.t1_ms || sip.t4_ms == 0 {
+            return Err(invalid(
+                "sip.t1_ms",
+                "need 1 <= t1_ms <= 60000, t2_ms >= t1_ms, t4_ms > 0",
+            ));
+        }
+        if sip.rate_limit_per_source == 0 {
+            return Err(invalid("sip.rate_limit_per_source", "must be at least 1"));
+        }
+        if !sip.public_address.is_empty() && sip.public_address.parse::<std::net::IpAddr>().is_err()
+        {
+            return Err(invalid(
+                "sip.public_address",
+                "must be an IP address or empty",
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, trunk) in sip.trunks.iter().enumerate() {
+            let field = |key: &str| format!("sip.trunks[{i}].{key}");
+            if trunk.name.trim().is_empty() || !names.insert(trunk.name.as_str()) {
+                return Err(invalid(field("name"), "must be non-empty and unique"));
+            }
+            trunk
+                .address
+                .parse::<SocketAddr>()
+                .map_err(|e| invalid(field("address"), format!("not ip:port: {e}")))?;
+            if !matches!(trunk.transport.as_str(), "udp" | "tcp" | "tls") {
+                return Err(invalid(field("transport"), "udp, tcp or tls"));
+            }
+            for network in &trunk.allow_from {
+                parse_network(network).map_err(|reason| invalid(field("allow_from"), reason))?;
+            }
+            if trunk.failure_threshold == 0 {
+                return Err(invalid(field("failure_threshold"), "must be at least 1"));
+            }
+        }
+        let mut users = std::collections::HashSet::new();
+        for (i, user) in sip.users.iter().enumerate() {
+            let field = |key: &str| format!("sip.users[{i}].{key}");
+            if user.user.is_empty()
+                || user.user.contains(['@', ':', ' '])
+                || !users.insert(user.user.as_str())
+            {
+                return Err(invalid(
+                    field("user"),
+                    "must be a unique user name without '@', ':' or spaces",
+                ));
+            }
+            if user.password.is_none() && user.ha1_md5.is_none() && user.ha1_sha256.is_none() {
+                return Err(invalid(
+                    field("password"),
+                    "set password, ha1_md5 or ha1_sha256",
+                ));
+            }
+            for (key, value, len) in [
+                ("ha1_md5", &user.ha1_md5, 32),
+                ("ha1_sha256", &user.ha1_sha256, 64),
+            ] {
+                if let Some(v) = value {
+                    if v.len() != len || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(invalid(field(key), format!("must be {len} hex digits")));
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -286,6 +440,29 @@ pub fn parse_listener(spec: &str) -> Result<SipListener, String> {
         .parse::<SocketAddr>()
         .map_err(|e| format!("{addr:?} is not a socket address: {e}"))?;
     Ok(SipListener { transport, addr })
+}
+
+/// Parses `10.0.0.0/8`, `2001:db8::/32` or a single address (a /32 or /128).
+pub fn parse_network(spec: &str) -> Result<(std::net::IpAddr, u8), String> {
+    let (ip, prefix) = match spec.split_once('/') {
+        Some((ip, prefix)) => (ip, Some(prefix)),
+        None => (spec, None),
+    };
+    let ip: std::net::IpAddr = ip
+        .trim()
+        .parse()
+        .map_err(|_| format!("{spec:?} is not an IP address or CIDR network"))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        Some(p) => p
+            .trim()
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= max)
+            .ok_or_else(|| format!("{spec:?}: prefix must be 0..={max}"))?,
+        None => max,
+    };
+    Ok((ip, prefix))
 }
 
 /// Parses `first-last`; RTP wants an even first port and room for RTCP on the odd one.

@@ -4,7 +4,9 @@
 
 mod cli;
 mod config;
+mod demo;
 mod serve;
+mod sip_service;
 
 use clap::Parser;
 use cli::{Cli, Command};

@@ -1,13 +1,21 @@
-//! `opencec serve`: the one process that will run SIP, media, the API and the web pages.
-//! Today it loads and validates the configuration, prepares the data directory and runs until
-//! SIGINT or SIGTERM; each component is wired in here as its issue lands.
+//! `opencec serve`: the one process that runs SIP, media, the API and the web pages. Today it
+//! loads and validates the configuration, prepares the data directory, starts the SIP
+//! transports and the SIP driver with the interim SIP service, and runs until SIGINT or
+//! SIGTERM; each component is wired in here as its issue lands.
+
+use std::time::Duration;
 
 use anyhow::Context;
+use cec_runtime::sip_driver::SipDriver;
+use cec_runtime::{ListenSpec, RateLimit, SipTransports, TlsFiles, TransportConfig, TransportKind};
+use cec_sip::{Endpoint, EndpointConfig, TimerValues};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing::info;
 
 use crate::cli::ServeArgs;
-use crate::config::Config;
+use crate::config::{Config, SipTransport};
+use crate::demo;
+use crate::sip_service::{SipService, Users};
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     init_tracing();
@@ -32,13 +40,134 @@ async fn serve(config: Config, args: &ServeArgs) -> anyhow::Result<()> {
         sip_listeners = config.sip_listeners().len(),
         "opencec starting"
     );
+    let mut config = config;
+    let mut users = Users::from_config(&config.sip);
     if args.demo {
-        info!("demo mode requested; the demo tenant is seeded once storage exists");
+        let credentials = demo::load_or_create(&args.data_dir, random_u64)?;
+        for agent in &credentials.agents {
+            users.insert_password(&agent.sip_user, &config.sip.realm, &agent.sip_password);
+            info!(user = %agent.sip_user, password = %agent.sip_password, "demo SIP phone");
+        }
+        if !config.sip.trunks.iter().any(|t| t.name == "demo-trunk") {
+            config.sip.trunks.push(demo::demo_trunk());
+        }
+        info!(
+            file = %args.data_dir.join("demo-credentials.json").display(),
+            "demo tenant credentials (the API key arrives with storage)"
+        );
     }
+    info!(
+        users = users.len(),
+        trunks = config.sip.trunks.len(),
+        "SIP accounts loaded"
+    );
+    let sip = start_sip(&config, users).await?;
     info!("ready; press Ctrl-C to stop");
     shutdown.recv().await;
     info!("shutdown requested, stopping");
+    sip.stop().await;
     Ok(())
+}
+
+/// The running SIP side.
+struct RunningSip {
+    stop: tokio::sync::oneshot::Sender<()>,
+    driver: tokio::task::JoinHandle<()>,
+    transports: SipTransports,
+}
+
+impl RunningSip {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.driver.await;
+        self.transports.shutdown();
+    }
+}
+
+async fn start_sip(config: &Config, users: Users) -> anyhow::Result<RunningSip> {
+    let sip = &config.sip;
+    let transport_config = TransportConfig {
+        listen: config
+            .sip_listeners()
+            .into_iter()
+            .map(|l| ListenSpec::new(runtime_transport(l.transport), l.addr))
+            .collect(),
+        tls: sip.tls.as_ref().map(|tls| TlsFiles {
+            cert: tls.cert.clone().into(),
+            key: tls.key.clone().into(),
+        }),
+        rate_limit: Some(RateLimit {
+            per_second: sip.rate_limit_per_source,
+            burst: sip.rate_limit_per_source.saturating_mul(2),
+        }),
+        ..TransportConfig::default()
+    };
+    let (transports, inbound) = SipTransports::bind(transport_config)
+        .await
+        .context("cannot start the SIP listeners")?;
+    for (kind, addr) in transports.local_addrs() {
+        info!(transport = %kind, %addr, "SIP listening");
+    }
+    let now = std::time::Instant::now();
+    let mut secret = [0u8; 32];
+    getrandom::getrandom(&mut secret).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+    let service = SipService::new(sip, users, secret, now);
+    let endpoint_config = EndpointConfig {
+        timers: TimerValues {
+            t1: Duration::from_millis(sip.t1_ms),
+            t2: Duration::from_millis(sip.t2_ms),
+            t4: Duration::from_millis(sip.t4_ms),
+            ..TimerValues::default()
+        },
+        ..EndpointConfig::default()
+    };
+    let endpoint = Endpoint::new(endpoint_config, SplitMix64::from_os());
+    let advertised = sip.public_address.parse().ok();
+    let driver = SipDriver::new(endpoint, service, &transports, inbound, advertised);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let driver = tokio::spawn(driver.run(async move {
+        let _ = stopped.await;
+    }));
+    Ok(RunningSip {
+        stop,
+        driver,
+        transports,
+    })
+}
+
+fn runtime_transport(transport: SipTransport) -> TransportKind {
+    match transport {
+        SipTransport::Udp => TransportKind::Udp,
+        SipTransport::Tcp => TransportKind::Tcp,
+        SipTransport::Tls => TransportKind::Tls,
+    }
+}
+
+/// One OS-random value (passwords, seeds).
+fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    // getrandom only fails on platforms without an entropy source, which we do not run on.
+    let _ = getrandom::getrandom(&mut bytes);
+    u64::from_le_bytes(bytes)
+}
+
+/// SplitMix64 seeded from the OS: tags and branches need uniqueness and unpredictability
+/// to outsiders, not a syscall per message.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn from_os() -> impl FnMut() -> u64 + Send + 'static {
+        let mut state = SplitMix64(random_u64());
+        move || state.next()
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
 }
 
 /// SIGINT (Ctrl-C) and SIGTERM (service managers, `kill`), registered at once.
@@ -71,6 +200,7 @@ fn init_tracing() {
     // A second init (tests) is harmless; ignore the error.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }

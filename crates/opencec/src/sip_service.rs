@@ -1,0 +1,378 @@
+//! The interim SIP application, until the call core exists: answers OPTIONS (200 for trunks
+//! and registered phones, 403 for strangers unless configured otherwise), runs the registrar
+//! with digest authentication for the configured users, probes every trunk with OPTIONS, and
+//! rejects INVITEs — 404 for numbers nobody owns, 480 for users who exist (the call path is
+//! the next issue).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use cec_runtime::sip_driver::SipApplication;
+use cec_sip::{Endpoint, Event, LinkStatus, Peer, ProbePolicy, TransactionId, TrunkMonitor};
+use cec_sip_auth::{
+    Algorithm, AuthOutcome, BindingSource, DigestConfig, DigestServer, Ha1, Registrar,
+    RegistrarConfig, compute_ha1,
+};
+use cec_sip_msg::{Message, Method};
+use tracing::{info, warn};
+
+use crate::config::{SipConfig, parse_network};
+
+/// Stored credentials of one SIP user: HA1 values only, never the password.
+#[derive(Debug, Clone, Default)]
+pub struct UserCredentials {
+    pub ha1_md5: Option<Ha1>,
+    pub ha1_sha256: Option<Ha1>,
+}
+
+/// The users that may register.
+#[derive(Debug, Clone, Default)]
+pub struct Users {
+    by_name: HashMap<String, UserCredentials>,
+}
+
+impl Users {
+    /// Builds the table from the config, hashing plain passwords for `realm`.
+    pub fn from_config(sip: &SipConfig) -> Users {
+        let mut by_name = HashMap::new();
+        for user in &sip.users {
+            let mut credentials = UserCredentials {
+                ha1_md5: user.ha1_md5.as_deref().and_then(Ha1::from_hex),
+                ha1_sha256: user.ha1_sha256.as_deref().and_then(Ha1::from_hex),
+            };
+            if let Some(password) = &user.password {
+                credentials.ha1_md5 = Some(compute_ha1(
+                    Algorithm::Md5,
+                    &user.user,
+                    &sip.realm,
+                    password,
+                ));
+                credentials.ha1_sha256 = Some(compute_ha1(
+                    Algorithm::Sha256,
+                    &user.user,
+                    &sip.realm,
+                    password,
+                ));
+            }
+            by_name.insert(user.user.clone(), credentials);
+        }
+        Users { by_name }
+    }
+
+    /// Adds (or replaces) a user with a plain password.
+    pub fn insert_password(&mut self, user: &str, realm: &str, password: &str) {
+        self.by_name.insert(
+            user.to_string(),
+            UserCredentials {
+                ha1_md5: Some(compute_ha1(Algorithm::Md5, user, realm, password)),
+                ha1_sha256: Some(compute_ha1(Algorithm::Sha256, user, realm, password)),
+            },
+        );
+    }
+
+    fn contains(&self, user: &str) -> bool {
+        self.by_name.contains_key(user)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+}
+
+impl cec_sip_auth::CredentialStore for Users {
+    fn ha1(&self, username: &str, _realm: &str, algorithm: Algorithm) -> Option<Ha1> {
+        let user = self.by_name.get(username)?;
+        match algorithm.base() {
+            Algorithm::Sha256 => user.ha1_sha256.clone(),
+            _ => user.ha1_md5.clone(),
+        }
+    }
+}
+
+fn digest_config(sip: &SipConfig) -> DigestConfig {
+    let mut config = DigestConfig::new(sip.realm.clone());
+    config.algorithms = sip
+        .digest_algorithms
+        .iter()
+        .filter_map(|name| Algorithm::from_name(name.as_bytes()))
+        .collect();
+    config
+}
+
+/// A trunk as the service sees it: where its traffic may come from.
+#[derive(Debug, Clone)]
+struct TrunkSource {
+    name: String,
+    networks: Vec<(IpAddr, u8)>,
+}
+
+fn in_network(ip: IpAddr, (network, prefix): (IpAddr, u8)) -> bool {
+    match (ip, network) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+/// The interim SIP application.
+pub struct SipService {
+    digest: DigestServer,
+    registrar: Registrar,
+    users: Users,
+    trunks: Vec<TrunkSource>,
+    answer_options_from_anyone: bool,
+    monitor: TrunkMonitor,
+}
+
+impl SipService {
+    /// Builds the service; `secret` keys the digest nonces (random per process).
+    pub fn new(sip: &SipConfig, users: Users, secret: [u8; 32], now: Instant) -> SipService {
+        let mut monitor = TrunkMonitor::new();
+        let mut trunks = Vec::new();
+        for trunk in &sip.trunks {
+            let Ok(address) = trunk.address.parse::<std::net::SocketAddr>() else {
+                continue; // validated at load
+            };
+            let mut networks: Vec<(IpAddr, u8)> = trunk
+                .allow_from
+                .iter()
+                .filter_map(|n| parse_network(n).ok())
+                .collect();
+            if networks.is_empty() {
+                networks.push((address.ip(), if address.is_ipv4() { 32 } else { 128 }));
+            }
+            trunks.push(TrunkSource {
+                name: trunk.name.clone(),
+                networks,
+            });
+            if trunk.probe_interval_s > 0 {
+                let transport = match trunk.transport.as_str() {
+                    "tcp" => cec_sip::TransportKind::Tcp,
+                    "tls" => cec_sip::TransportKind::Tls,
+                    _ => cec_sip::TransportKind::Udp,
+                };
+                let uri_text = format!("sip:{address}");
+                if let Ok(uri) = cec_sip_msg::Uri::parse(&bytes::Bytes::from(uri_text)) {
+                    monitor.add_trunk(
+                        now,
+                        &trunk.name,
+                        Peer::new(transport, address),
+                        uri,
+                        ProbePolicy {
+                            interval: Duration::from_secs(trunk.probe_interval_s),
+                            failure_threshold: trunk.failure_threshold,
+                            accept_any_response: trunk.accept_any_response,
+                        },
+                    );
+                }
+            }
+        }
+        SipService {
+            digest: DigestServer::new(digest_config(sip), secret, now),
+            registrar: Registrar::new(RegistrarConfig::default()),
+            users,
+            trunks,
+            answer_options_from_anyone: sip.answer_options_from_anyone,
+            monitor,
+        }
+    }
+
+    fn trunk_of(&self, ip: IpAddr) -> Option<&str> {
+        self.trunks
+            .iter()
+            .find(|t| t.networks.iter().any(|n| in_network(ip, *n)))
+            .map(|t| t.name.as_str())
+    }
+
+    fn is_registered_source(&self, now: Instant, ip: IpAddr) -> bool {
+        self.users.by_name.keys().any(|user| {
+            self.registrar
+                .lookup(now, user)
+                .iter()
+                .any(|b| b.source.addr.ip() == ip)
+        })
+    }
+
+    fn on_options(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        tx: TransactionId,
+        source: Peer,
+    ) {
+        let known = self.answer_options_from_anyone
+            || self.trunk_of(source.addr.ip()).is_some()
+            || self.is_registered_source(now, source.addr.ip());
+        if known {
+            if let Some(response) = endpoint.options_response(tx) {
+                let _ = endpoint.respond(now, tx, &response);
+            }
+        } else {
+            let _ = endpoint.respond_status(now, tx, 403, "Forbidden");
+        }
+    }
+
+    fn on_register(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        tx: TransactionId,
+        request: &Message,
+        source: Peer,
+    ) {
+        let binding = source.addr.ip().to_string();
+        let response = match self.digest.verify(
+            request,
+            now,
+            false,
+            binding.as_bytes(),
+            &self.users,
+        ) {
+            AuthOutcome::NoCredentials => {
+                self.digest
+                    .challenge_response(request, now, false, false, binding.as_bytes())
+            }
+            AuthOutcome::Stale => {
+                self.digest
+                    .challenge_response(request, now, true, false, binding.as_bytes())
+            }
+            AuthOutcome::Rejected(error) => {
+                warn!(source = %source.addr, %error, "REGISTER refused");
+                self.digest.rejection_response(request, &error)
+            }
+            AuthOutcome::Authenticated { username, .. } => {
+                let aor_user = request.to().ok().and_then(|to| {
+                    to.uri
+                        .user()
+                        .map(|u| String::from_utf8_lossy(u).into_owned())
+                });
+                if aor_user.as_deref() == Some(username.as_str()) {
+                    let source = BindingSource {
+                        transport: source.transport.as_str().to_string(),
+                        addr: source.addr,
+                        connection: source.connection,
+                    };
+                    self.registrar.register(now, &username, request, &source)
+                } else {
+                    warn!(source = %source.addr, user = %username, "REGISTER for another user's address refused");
+                    match Message::response_to(request, 403, "Forbidden", Some(b"reg")) {
+                        Ok(response) => response,
+                        Err(_) => return,
+                    }
+                }
+            }
+        };
+        let _ = endpoint.respond(now, tx, &response);
+    }
+
+    fn on_invite(
+        &mut self,
+        now: Instant,
+        endpoint: &mut Endpoint,
+        tx: TransactionId,
+        request: &Message,
+    ) {
+        let user = request
+            .request_uri()
+            .and_then(|uri| uri.user())
+            .map(|u| String::from_utf8_lossy(u).into_owned())
+            .unwrap_or_default();
+        if self.users.contains(&user) || !self.registrar.lookup(now, &user).is_empty() {
+            let _ = endpoint.respond_status(now, tx, 480, "Temporarily Unavailable");
+        } else {
+            let _ = endpoint.respond_status(now, tx, 404, "Not Found");
+        }
+    }
+
+    fn start_probes(&mut self, now: Instant, endpoint: &mut Endpoint) {
+        while let Some((name, target, uri)) = self.monitor.poll_probe(now) {
+            match endpoint.request_out_of_dialog(now, Method::Options, uri, target) {
+                Ok(tx) => self.monitor.probe_sent(&name, tx),
+                Err(_) => self.monitor.probe_failed_to_send(now, &name),
+            }
+        }
+        while let Some(change) = self.monitor.poll_change() {
+            let status = match change.to {
+                LinkStatus::Up => "up",
+                LinkStatus::Down => "down",
+                LinkStatus::Unknown => "unknown",
+            };
+            info!(trunk = %change.trunk, status, cause = %change.cause, "trunk link status changed");
+        }
+    }
+}
+
+impl SipApplication for SipService {
+    fn handle_event(&mut self, now: Instant, endpoint: &mut Endpoint, event: Event) {
+        match event {
+            Event::Request {
+                tx,
+                request,
+                source,
+                ..
+            } => match request.method() {
+                Some(Method::Options) => self.on_options(now, endpoint, tx, source),
+                Some(Method::Register) => self.on_register(now, endpoint, tx, &request, source),
+                Some(Method::Invite) => self.on_invite(now, endpoint, tx, &request),
+                Some(Method::Subscribe) => {
+                    let _ = endpoint.respond_status(now, tx, 489, "Bad Event");
+                }
+                _ => {
+                    let _ = endpoint.respond_status(now, tx, 480, "Temporarily Unavailable");
+                }
+            },
+            Event::DialogRequest { tx, .. } => {
+                let _ = endpoint.respond_status(now, tx, 481, "Call/Transaction Does Not Exist");
+            }
+            Event::Response { tx, response, .. } => {
+                self.monitor.handle_response(now, tx, &response);
+            }
+            Event::Timeout { tx } => {
+                self.monitor.handle_timeout(now, tx);
+            }
+            _ => {}
+        }
+        self.start_probes(now, endpoint);
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        [self.registrar.next_expiry(), self.monitor.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn handle_timeout(&mut self, now: Instant, endpoint: &mut Endpoint) {
+        for (aor, binding) in self.registrar.expire(now) {
+            info!(user = %aor, contact = %binding.contact, "registration expired");
+        }
+        self.start_probes(now, endpoint);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_match_by_prefix() {
+        let net = parse_network("10.1.0.0/16").unwrap();
+        assert!(in_network("10.1.200.3".parse().unwrap(), net));
+        assert!(!in_network("10.2.0.1".parse().unwrap(), net));
+        let host = parse_network("127.0.0.1").unwrap();
+        assert!(in_network("127.0.0.1".parse().unwrap(), host));
+        assert!(!in_network("127.0.0.2".parse().unwrap(), host));
+        let all = parse_network("0.0.0.0/0").unwrap();
+        assert!(in_network("192.0.2.1".parse().unwrap(), all));
+        assert!(!in_network("::1".parse().unwrap(), all));
+        let v6 = parse_network("2001:db8::/32").unwrap();
+        assert!(in_network("2001:db8:1::5".parse().unwrap(), v6));
+    }
+}
