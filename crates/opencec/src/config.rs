@@ -363,10 +363,12 @@ impl Config {
                 ("ha1_md5", &user.ha1_md5, 32),
                 ("ha1_sha256", &user.ha1_sha256, 64),
             ] {
-                if let Some(v) = value {
-                    if v.len() != len || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return Err(invalid(field(key), format!("must be {len} hex digits")));
-                    }
+                if value
+                    .as_ref()
+                    .is_some_and(|v| v.len() != len || !v.bytes().all(|b| b.is_ascii_hexdigit()))
+                {
+                    return Err(invalid(field(key), format!("must be {len} hex digits")));
+                }
                 }
             }
         }
