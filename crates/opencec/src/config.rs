@@ -369,7 +369,6 @@ impl Config {
                 {
                     return Err(invalid(field(key), format!("must be {len} hex digits")));
                 }
-                }
             }
         }
         Ok(())
