@@ -158,3 +158,27 @@ fn malformed_request_gets_a_stateless_400_and_the_next_one_is_served() {
     ep.handle_message(t0(), request("OPTIONS", "z9hG4bKok", ""), caller());
     assert!(matches!(ep.poll_event(), Some(Event::Request { .. })));
 }
+
+#[test]
+fn unreadable_session_description_gets_415_and_sdp_refused_by_accept_gets_406() {
+    let mut ep = endpoint();
+    let mut invite = request("INVITE", "z9hG4bKbody", "");
+    invite.push(HeaderName::ContentType, b"application/unknownformat");
+    invite.set_body(Bytes::from_static(b"<audio/>"));
+    let invite = parse_datagram(invite.to_bytes()).unwrap();
+    ep.handle_message(t0(), invite, caller());
+    let out = sent(&mut ep);
+    assert_eq!(out[0].status(), Some(415));
+    assert!(out[0].accept().unwrap()[0].is("application", "sdp"));
+
+    let mut invite = request("INVITE", "z9hG4bKacc", "");
+    invite.push(HeaderName::Accept, b"text/nobodyKnowsThis");
+    ep.handle_message(t0(), invite, caller());
+    assert_eq!(sent(&mut ep)[0].status(), Some(406));
+
+    let mut invite = request("INVITE", "z9hG4bKok", "");
+    invite.push(HeaderName::Accept, b"application/sdp, text/plain");
+    ep.handle_message(t0(), invite, caller());
+    assert!(sent(&mut ep).is_empty());
+    assert!(matches!(ep.poll_event(), Some(Event::Request { .. })));
+}

@@ -227,6 +227,12 @@ impl SipService {
         request: &Message,
         source: Peer,
     ) {
+        // RFC 4475 §3.3.4: an address-of-record must be a SIP or SIPS URI.
+        let aor_is_sip = request.to().is_ok_and(|to| to.uri.as_sip().is_some());
+        if !aor_is_sip {
+            let _ = endpoint.respond_status(now, tx, 400, "Bad Request: To is not a SIP address");
+            return;
+        }
         let binding = source.addr.ip().to_string();
         let response = match self.digest.verify(
             request,

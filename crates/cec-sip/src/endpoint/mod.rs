@@ -468,6 +468,11 @@ impl Endpoint {
             self.on_in_dialog_request(now, tx, request, &core, source);
             return;
         }
+        if matches!(method, Method::Invite | Method::Update)
+            && self.reject_unusable_body(now, tx, &request)
+        {
+            return;
+        }
         if method == Method::Invite && self.reject_too_small_session_interval(now, tx, &request) {
             return;
         }
@@ -486,6 +491,49 @@ impl Endpoint {
             core,
             source,
         });
+    }
+
+    /// RFC 3261 §8.2.3 and §21.4.7: a session description we cannot read gets 415 with the
+    /// types we accept; a request whose Accept rules out SDP gets 406 (we can only answer
+    /// with SDP). Returns whether the request was rejected.
+    fn reject_unusable_body(&mut self, now: Instant, tx: TransactionId, request: &Message) -> bool {
+        let accepts_sdp = |types: &[cec_sip_msg::MediaType]| {
+            types.is_empty()
+                || types.iter().any(|t| {
+                    t.is("application", "sdp") || t.is("application", "*") || t.is("*", "*")
+                })
+        };
+        let body_unusable = !request.body().is_empty()
+            && match request.content_type() {
+                Ok(Some(content_type)) => {
+                    !(content_type.is("application", "sdp")
+                        || content_type.is("multipart", "mixed"))
+                }
+                Ok(None) | Err(_) => true,
+            };
+        let encoded = request.header(&HeaderName::ContentEncoding).is_some();
+        if body_unusable || encoded {
+            if let Some(mut response) = self.response(tx, 415, "Unsupported Media Type") {
+                response.push(HeaderName::Accept, b"application/sdp");
+                response.push(
+                    HeaderName::Other(bytes::Bytes::from_static(b"Accept-Encoding")),
+                    b"identity",
+                );
+                let _ = self.transactions.respond(now, tx, &response);
+            }
+            return true;
+        }
+        if !accepts_sdp(&request.accept().unwrap_or_default()) {
+            if let Some(mut response) = self.response(tx, 406, "Not Acceptable") {
+                response.push(
+                    HeaderName::Warning,
+                    b"399 opencec \"only application/sdp can be sent\"",
+                );
+                let _ = self.transactions.respond(now, tx, &response);
+            }
+            return true;
+        }
+        false
     }
 
     fn on_cancel(&mut self, now: Instant, tx: TransactionId, core: &CoreHeaders) {
