@@ -1,0 +1,226 @@
+//! Harness for tests that drive the real `opencec` binary: start it on free loopback ports
+//! with a config, learn the ports it bound from its log, run SIPp scenarios against it, and
+//! stop it (by PID, only the process we started) when the test ends.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+/// The workspace root (scenario files live under `interop/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+pub fn scenario(name: &str) -> PathBuf {
+    workspace_root().join("interop/sipp").join(name)
+}
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("opencec-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A running `opencec serve`.
+pub struct Server {
+    child: Child,
+    pub dir: PathBuf,
+    pub udp: Option<SocketAddr>,
+    pub tcp: Option<SocketAddr>,
+    pub tls: Option<SocketAddr>,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Starts the binary with `config` (TOML) in a new temp dir and waits for "ready".
+    pub fn start(tag: &str, config: &str, extra_args: &[&str]) -> Server {
+        let dir = temp_dir(tag);
+        let config_path = dir.join("opencec.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_opencec"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config_path)
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .args(extra_args)
+            .env("OPENCEC_HTTP__LISTEN", "127.0.0.1:0")
+            .env("OPENCEC_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start opencec");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let ready = line.contains("ready;");
+                sink.lock().expect("log").push(line);
+                if ready {
+                    let _ = ready_tx.send(());
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            dir,
+            udp: None,
+            tcp: None,
+            tls: None,
+            log,
+        };
+        if ready_rx.recv_timeout(Duration::from_secs(30)).is_err() {
+            panic!("opencec did not become ready:\n{}", server.log_text());
+        }
+        for line in server.log_lines() {
+            if !line.contains("SIP listening") {
+                continue;
+            }
+            let addr = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("addr="))
+                .and_then(|a| a.parse::<SocketAddr>().ok());
+            if line.contains("transport=UDP") {
+                server.udp = addr;
+            } else if line.contains("transport=TCP") {
+                server.tcp = addr;
+            } else if line.contains("transport=TLS") {
+                server.tls = addr;
+            }
+        }
+        server
+    }
+
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().expect("log").clone()
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log_lines().join("\n")
+    }
+
+    /// Waits until `pred` holds for some log line.
+    pub fn wait_log(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log_lines().iter().any(|l| pred(l)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Stops it with SIGTERM and returns whether it exited with status 0.
+    pub fn stop(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs one SIPp scenario (`-m calls`) against `target` and returns its output; `transport`
+/// is SIPp's `-t` value (`u1`, `t1`). Bounded: SIPp's own `-timeout` plus a kill after 60 s.
+pub fn sipp(
+    scenario_file: &str,
+    target: SocketAddr,
+    transport: &str,
+    inf: Option<&Path>,
+    calls: u32,
+    extra: &[&str],
+) -> Output {
+    let dir = temp_dir(&format!("sipp-{}", scenario_file.trim_end_matches(".xml")));
+    let mut command = Command::new("timeout");
+    command
+        .current_dir(&dir)
+        .arg("60")
+        .arg("sipp")
+        .arg(target.to_string())
+        .arg("-sf")
+        .arg(scenario(scenario_file))
+        .args([
+            "-t",
+            transport,
+            "-m",
+            &calls.to_string(),
+            "-i",
+            "127.0.0.1",
+            "-nostdin",
+        ])
+        .args([
+            "-timeout",
+            "20",
+            "-timeout_error",
+            "-trace_err",
+            "-trace_msg",
+        ])
+        .args(extra);
+    if let Some(inf) = inf {
+        command.arg("-inf").arg(inf);
+    }
+    let output = command
+        .output()
+        .expect("run sipp (apt-get install sip-tester)");
+    if !output.status.success() {
+        // Leave SIPp's own account of what went wrong in the test output.
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if let Ok(text) = std::fs::read_to_string(entry.path()) {
+                eprintln!(
+                    "--- {}\n{}",
+                    entry.path().display(),
+                    text.chars().take(6000).collect::<String>()
+                );
+            }
+        }
+    }
+    output
+}
+
+/// Writes a SIPp injection file: one line per call, fields separated by `;`.
+pub fn injection(tag: &str, rows: &[&str]) -> PathBuf {
+    let dir = temp_dir(&format!("inf-{tag}"));
+    let path = dir.join("fields.csv");
+    let mut text = String::from("SEQUENTIAL\n");
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    std::fs::write(&path, text).expect("write injection file");
+    path
+}
