@@ -201,7 +201,7 @@ pub fn sipp(
         // Leave SIPp's own account of what went wrong in the test output.
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             if let Ok(text) = std::fs::read_to_string(entry.path()) {
-                eprintln!(
+                println!(
                     "--- {}\n{}",
                     entry.path().display(),
                     text.chars().take(6000).collect::<String>()
