@@ -57,6 +57,9 @@ pub struct SipConfig {
     pub t4_ms: u64,
     /// Per-source message rate limit (messages per second; bursts of twice that).
     pub rate_limit_per_source: u32,
+    /// Registration intervals the registrar grants (seconds): shorter asks get 423.
+    pub min_expires: u32,
+    pub max_expires: u32,
     /// SIP peers (carrier and enterprise trunks). Moves to the database with storage.
     pub trunks: Vec<TrunkConfig>,
     /// SIP users that may register (agents' phones). Moves to the database with storage.
@@ -161,6 +164,8 @@ impl Default for SipConfig {
             t2_ms: 4000,
             t4_ms: 5000,
             rate_limit_per_source: 200,
+            min_expires: 60,
+            max_expires: 3600,
             trunks: Vec::new(),
             users: Vec::new(),
         }
@@ -309,6 +314,12 @@ impl Config {
             return Err(invalid(
                 "sip.t1_ms",
                 "need 1 <= t1_ms <= 60000, t2_ms >= t1_ms, t4_ms > 0",
+            ));
+        }
+        if sip.min_expires == 0 || sip.max_expires < sip.min_expires {
+            return Err(invalid(
+                "sip.min_expires",
+                "need 1 <= min_expires <= max_expires",
             ));
         }
         if sip.rate_limit_per_source == 0 {

@@ -176,7 +176,12 @@ impl SipService {
         }
         SipService {
             digest: DigestServer::new(digest_config(sip), secret, now),
-            registrar: Registrar::new(RegistrarConfig::default()),
+            registrar: Registrar::new(RegistrarConfig {
+                min_expires: sip.min_expires,
+                max_expires: sip.max_expires,
+                default_expires: sip.max_expires.min(3600).max(sip.min_expires),
+                ..RegistrarConfig::default()
+            }),
             users,
             trunks,
             answer_options_from_anyone: sip.answer_options_from_anyone,
@@ -265,7 +270,12 @@ impl SipService {
                         addr: source.addr,
                         connection: source.connection,
                     };
-                    self.registrar.register(now, &username, request, &source)
+                    let response = self.registrar.register(now, &username, request, &source);
+                    if response.status() == Some(200) {
+                        let bindings = self.registrar.lookup(now, &username).len();
+                        info!(user = %username, from = %source.addr, bindings, "REGISTER accepted");
+                    }
+                    response
                 } else {
                     warn!(source = %source.addr, user = %username, "REGISTER for another user's address refused");
                     match Message::response_to(request, 403, "Forbidden", Some(b"reg")) {
