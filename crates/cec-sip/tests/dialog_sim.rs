@@ -497,3 +497,35 @@ fn invite_fails_over_to_the_next_target_on_timeout_and_on_503() {
         0
     );
 }
+
+#[test]
+fn a_2xx_may_overtake_an_unacknowledged_reliable_provisional_without_sdp_only() {
+    for (with_sdp, expect_answer) in [(false, true), (true, false)] {
+        let bob_script = Script {
+            ring: Some((180, true, with_sdp)),
+            answer_after: Some(Duration::from_secs(2)),
+            ..Script::default()
+        };
+        let mut sim = two_agents(13, Script::default(), bob_script);
+        sim.net.set_default_link(LinkConfig::perfect());
+        sim.net.add_rule(Rule::new(
+            RuleAction::Drop { times: usize::MAX },
+            |_, _, p| is_request(p, "PRACK"),
+        ));
+        call(&mut sim, |_| {});
+        sim.run_for(Duration::from_secs(40)).unwrap();
+        let trace = sim.trace_text();
+        assert_eq!(
+            alice(&mut sim).count(is_answered) == 1,
+            expect_answer,
+            "sdp={with_sdp}\n{trace}"
+        );
+        // Once answered, the 180 is no longer retransmitted and no PRACK timeout fires.
+        let prack_timeouts = bob(&mut sim).count(terminated(TerminationReason::PrackTimeout));
+        assert_eq!(
+            prack_timeouts,
+            usize::from(!expect_answer),
+            "sdp={with_sdp}"
+        );
+    }
+}

@@ -64,6 +64,8 @@ pub(crate) struct Retransmission {
     pub rseq: u32,
     /// The server transaction (for rejecting on PRACK timeout).
     pub tx: TransactionId,
+    /// Whether it carried a session description (then no 2xx before its PRACK).
+    pub has_sdp: bool,
 }
 
 /// RFC 4028 state of a dialog.

@@ -240,6 +240,7 @@ impl Endpoint {
                 cseq: request.cseq().map(|c| c.seq).unwrap_or(0),
                 rseq,
                 tx,
+                has_sdp: !response.body().is_empty(),
             });
             self.dialog_timers
                 .set((id, DialogTimer::RetransmitProvisional), now + t1);
@@ -274,8 +275,19 @@ impl Endpoint {
             .sessions
             .get_mut(&id)
             .ok_or(DialogError::UnknownDialog(id))?;
-        if session.pending_provisional.is_some() && !is_update {
-            return Err(DialogError::ProvisionalPending);
+        // RFC 3262 §3: a 2xx may overtake an unacknowledged reliable provisional unless that
+        // provisional carried a session description; the provisional then stops.
+        if !is_update {
+            match &session.pending_provisional {
+                Some(pending) if pending.has_sdp => return Err(DialogError::ProvisionalPending),
+                Some(_) => {
+                    session.pending_provisional = None;
+                    self.dialog_timers
+                        .cancel((id, DialogTimer::RetransmitProvisional));
+                    self.dialog_timers.cancel((id, DialogTimer::PrackTimeout));
+                }
+                None => {}
+            }
         }
         let local_tag = session.dialog.key.local_tag.clone();
         let transport = session.dialog.peer.transport;
@@ -313,6 +325,7 @@ impl Endpoint {
                 cseq: request.cseq().map(|c| c.seq).unwrap_or(0),
                 rseq: 0,
                 tx,
+                has_sdp: false,
             });
             self.dialog_timers
                 .set((id, DialogTimer::Retransmit2xx), now + values.t1);
