@@ -106,13 +106,24 @@ fn expand_srv(
         if host.is_empty() {
             continue;
         }
-        for ip in dns.addresses(host) {
-            out.push(ResolvedTarget {
-                transport,
-                addr: SocketAddr::new(ip, record.port),
-                server_name: Some(host.to_string()),
-            });
-        }
+        push_addresses(dns, host, record.port, transport, out);
+    }
+}
+
+/// Appends one target per address of `host` at `port`.
+fn push_addresses(
+    dns: &mut impl DnsAnswers,
+    host: &str,
+    port: u16,
+    transport: TransportKind,
+    out: &mut Vec<ResolvedTarget>,
+) {
+    for ip in dns.addresses(host) {
+        out.push(ResolvedTarget {
+            transport,
+            addr: SocketAddr::new(ip, port),
+            server_name: Some(host.to_string()),
+        });
     }
 }
 
@@ -141,13 +152,7 @@ pub fn resolve(
             TransportKind::Udp
         });
         if supported.contains(&transport) {
-            for ip in dns.addresses(&host_name) {
-                out.push(ResolvedTarget {
-                    transport,
-                    addr: SocketAddr::new(ip, port),
-                    server_name: Some(host_name.clone()),
-                });
-            }
+            push_addresses(dns, &host_name, port, transport, &mut out);
         }
         return out;
     }
@@ -199,13 +204,13 @@ pub fn resolve(
         TransportKind::Udp
     });
     if supported.contains(&transport) {
-        for ip in dns.addresses(&host_name) {
-            out.push(ResolvedTarget {
-                transport,
-                addr: SocketAddr::new(ip, transport.default_port()),
-                server_name: Some(host_name.clone()),
-            });
-        }
+        push_addresses(
+            dns,
+            &host_name,
+            transport.default_port(),
+            transport,
+            &mut out,
+        );
     }
     out
 }

@@ -109,13 +109,8 @@ impl Dialog {
 
     /// Updates the remote target from a target refresh request or its 2xx (RFC 3261 §12.2).
     pub(crate) fn refresh_target(&mut self, message: &Message) {
-        if let Some(address) = message
-            .contacts()
-            .ok()
-            .and_then(|c| c.into_iter().next())
-            .and_then(|c| c.address().cloned())
-        {
-            self.remote_target = address.uri;
+        if let Some(uri) = first_contact_uri(message) {
+            self.remote_target = uri;
         }
     }
 
@@ -150,6 +145,15 @@ impl Dialog {
         request.push_typed(HeaderName::CSeq, &CSeq { seq, method });
         request
     }
+}
+
+/// The first Contact's URI of a message (a remote target), if any.
+pub(crate) fn first_contact_uri(message: &Message) -> Option<Uri> {
+    message
+        .contacts()
+        .ok()
+        .and_then(|c| c.into_iter().next())
+        .and_then(|c| c.address().map(|a| a.uri.clone()))
 }
 
 fn is_loose(uri: &Uri) -> bool {

@@ -21,9 +21,7 @@ impl Endpoint {
         core: &CoreHeaders,
         _source: Peer,
     ) {
-        let local_tag = core.to.tag().cloned().unwrap_or_default();
-        let remote_tag = core.from.tag().cloned().unwrap_or_default();
-        let Some(id) = self.find_dialog(&core.call_id, &local_tag, &remote_tag) else {
+        let Some(id) = self.dialog_of_request(core) else {
             self.stats.no_dialog += 1;
             let _ = self.respond_status(now, tx, 481, "Call/Transaction Does Not Exist");
             return;
@@ -152,9 +150,7 @@ impl Endpoint {
         core: &CoreHeaders,
         _source: Peer,
     ) {
-        let local_tag = core.to.tag().cloned().unwrap_or_default();
-        let remote_tag = core.from.tag().cloned().unwrap_or_default();
-        let Some(id) = self.find_dialog(&core.call_id, &local_tag, &remote_tag) else {
+        let Some(id) = self.dialog_of_request(core) else {
             return;
         };
         let Some(session) = self.sessions.get_mut(&id) else {

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use cec_sip_msg::{Header, HeaderName, Host, Message, Method, NameAddr, SipUri, Uri, Via};
 
 use super::{Endpoint, Event};
+pub(crate) use crate::dialog::first_contact_uri;
 use crate::dialog::{Dialog, DialogId, DialogKey, DialogState};
 use crate::peer::{Peer, TransportKind};
 use crate::transaction::TransactionId;
@@ -101,6 +102,29 @@ pub(crate) struct Session {
     pub peer_supports_100rel: bool,
 }
 
+impl Session {
+    /// A session around a new dialog: nothing pending yet.
+    pub(crate) fn new(
+        dialog: Dialog,
+        server_invite: Option<TransactionId>,
+        client_invite: Option<TransactionId>,
+        peer_supports_100rel: bool,
+    ) -> Session {
+        Session {
+            dialog,
+            pending_2xx: None,
+            pending_provisional: None,
+            next_rseq: 1,
+            last_rseq_received: None,
+            server_invite,
+            client_invite,
+            last_ack: None,
+            session_timer: None,
+            peer_supports_100rel,
+        }
+    }
+}
+
 impl Endpoint {
     pub(crate) fn local_address(&self, transport: TransportKind) -> Option<std::net::SocketAddr> {
         self.local_addresses
@@ -168,6 +192,20 @@ impl Endpoint {
                 remote_tag: remote_tag.clone(),
             })
             .copied()
+    }
+
+    /// The dialog an incoming request belongs to (To tag = ours, From tag = the peer's).
+    pub(crate) fn dialog_of_request(&self, core: &cec_sip_msg::CoreHeaders) -> Option<DialogId> {
+        let local = core.to.tag().cloned().unwrap_or_default();
+        let remote = core.from.tag().cloned().unwrap_or_default();
+        self.find_dialog(&core.call_id, &local, &remote)
+    }
+
+    /// The dialog a response to our request belongs to (From tag = ours, To tag = the peer's).
+    pub(crate) fn dialog_of_response(&self, core: &cec_sip_msg::CoreHeaders) -> Option<DialogId> {
+        let local = core.from.tag().cloned().unwrap_or_default();
+        let remote = core.to.tag().cloned().unwrap_or_default();
+        self.find_dialog(&core.call_id, &local, &remote)
     }
 
     /// Removes a dialog and reports why.

@@ -6,7 +6,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use cec_sip_msg::{CSeq, CoreHeaders, Header, HeaderName, Message, Method, NameAddr, RAck, Uri};
 
-use super::session::{Session, SessionTimer, TerminationReason};
+use super::session::{Session, SessionTimer, TerminationReason, first_contact_uri};
 use super::uas::DialogError;
 use super::{Endpoint, Event};
 use crate::dialog::{Dialog, DialogId, DialogKey, DialogState, OfferAnswer, Role, route_set};
@@ -467,17 +467,12 @@ impl Endpoint {
         response: &Message,
         core: &CoreHeaders,
     ) -> DialogId {
-        let remote_tag = core.to.tag().cloned().unwrap_or_default();
-        let local_tag = core.from.tag().cloned().unwrap_or_default();
-        if let Some(id) = self.find_dialog(&core.call_id, &local_tag, &remote_tag) {
+        if let Some(id) = self.dialog_of_response(core) {
             return id;
         }
-        let remote_target = response
-            .contacts()
-            .ok()
-            .and_then(|c| c.into_iter().next())
-            .and_then(|c| c.address().map(|a| a.uri.clone()))
-            .unwrap_or_else(|| core.to.uri.clone());
+        let remote_tag = core.to.tag().cloned().unwrap_or_default();
+        let local_tag = core.from.tag().cloned().unwrap_or_default();
+        let remote_target = first_contact_uri(response).unwrap_or_else(|| core.to.uri.clone());
         let mut offer_answer = OfferAnswer::default();
         if !request.body().is_empty() {
             let _ = offer_answer.local_offer();
@@ -508,18 +503,7 @@ impl Endpoint {
             peer,
             offer_answer,
         };
-        self.insert_session(Session {
-            dialog,
-            pending_2xx: None,
-            pending_provisional: None,
-            next_rseq: 1,
-            last_rseq_received: None,
-            server_invite: None,
-            client_invite: Some(tx),
-            last_ack: None,
-            session_timer: None,
-            peer_supports_100rel: false,
-        });
+        self.insert_session(Session::new(dialog, None, Some(tx), false));
         self.invite_dialogs.entry(tx).or_default().push(id);
         id
     }
@@ -616,9 +600,7 @@ impl Endpoint {
         if core.cseq.method != Method::Invite {
             return;
         }
-        let local_tag = core.from.tag().cloned().unwrap_or_default();
-        let remote_tag = core.to.tag().cloned().unwrap_or_default();
-        let Some(id) = self.find_dialog(&core.call_id, &local_tag, &remote_tag) else {
+        let Some(id) = self.dialog_of_response(core) else {
             return;
         };
         let Some(session) = self.sessions.get(&id) else {

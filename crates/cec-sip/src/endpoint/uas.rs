@@ -7,7 +7,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use cec_sip_msg::{Header, HeaderName, Message, Method, MinSe, SessionExpires};
 
-use super::session::{Retransmission, Session, SessionTimer};
+use super::session::{Retransmission, Session, SessionTimer, first_contact_uri};
 use super::{DialogTimer, Endpoint};
 use crate::dialog::{
     Dialog, DialogId, DialogKey, DialogState, OfferAnswer, OfferAnswerError, Role, route_set,
@@ -119,12 +119,7 @@ impl Endpoint {
         let local_tag = Bytes::from(self.new_tag());
         let mut local = core.to.clone();
         local.set_tag(local_tag.clone());
-        let remote_target = request
-            .contacts()
-            .ok()
-            .and_then(|c| c.into_iter().next())
-            .and_then(|c| c.address().map(|a| a.uri.clone()))
-            .unwrap_or_else(|| core.from.uri.clone());
+        let remote_target = first_contact_uri(&request).unwrap_or_else(|| core.from.uri.clone());
         let mut offer_answer = OfferAnswer::default();
         if !request.body().is_empty() {
             offer_answer.remote_offer()?;
@@ -148,18 +143,12 @@ impl Endpoint {
             peer: reply_to,
             offer_answer,
         };
-        self.insert_session(Session {
+        self.insert_session(Session::new(
             dialog,
-            pending_2xx: None,
-            pending_provisional: None,
-            next_rseq: 1,
-            last_rseq_received: None,
-            server_invite: Some(tx),
-            client_invite: None,
-            last_ack: None,
-            session_timer: None,
-            peer_supports_100rel: supports(&request, "100rel"),
-        });
+            Some(tx),
+            None,
+            supports(&request, "100rel"),
+        ));
         self.invite_dialogs.entry(tx).or_default().push(id);
         Ok(id)
     }
