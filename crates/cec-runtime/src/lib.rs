@@ -12,6 +12,7 @@
 //! looked at offers those flood protections. tokio and rustls (ring) do the
 //! heavy lifting underneath.
 
+pub mod dns;
 pub mod sip_driver;
 pub mod sip_transport;
 
