@@ -23,7 +23,8 @@ pub mod transaction;
 
 pub use dialog::{Dialog, DialogId, DialogState};
 pub use endpoint::{
-    DialogError, Endpoint, EndpointConfig, EndpointStats, Event, OutgoingInvite, TerminationReason,
+    DialogError, Endpoint, EndpointConfig, EndpointStats, Event, OutgoingInvite, RegistrationId,
+    RegistrationSpec, RegistrationState, TerminationReason,
 };
 pub use peer::{Peer, Transmit, TransportKind};
 pub use supervision::{LinkStatus, ProbePolicy, StatusChange, TrunkMonitor};

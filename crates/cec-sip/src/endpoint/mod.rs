@@ -4,6 +4,7 @@
 //! application as an [`Event`].
 
 mod in_dialog;
+mod registration;
 mod session;
 mod stateless;
 mod uac;
@@ -20,6 +21,8 @@ use crate::peer::{Peer, Transmit, TransportKind};
 use crate::timer::{TimerTable, TimerValues};
 use crate::transaction::{TransactionId, TransactionLayer, TxError, TxEvent};
 
+use registration::Registration;
+pub use registration::{RegistrationId, RegistrationSpec, RegistrationState, RegistrationTimer};
 use session::Session;
 pub use session::{DialogTimer, TerminationReason};
 pub use stateless::error_response;
@@ -148,6 +151,13 @@ pub enum Event {
         /// Where it went.
         destination: Peer,
     },
+    /// An outbound registration changed state.
+    Registration {
+        /// The registration.
+        id: RegistrationId,
+        /// Its new state.
+        state: RegistrationState,
+    },
     /// A transaction timed out (no response / no ACK) or its transport failed.
     Timeout {
         /// The transaction.
@@ -187,7 +197,12 @@ pub struct Endpoint {
     tx_dialog: HashMap<TransactionId, DialogId>,
     dialog_timers: TimerTable<(DialogId, DialogTimer)>,
     client_invites: HashMap<TransactionId, ClientInvite>,
+    invite_auth: HashMap<TransactionId, cec_sip_auth::DigestClient>,
     next_dialog: u64,
+    registrations: HashMap<RegistrationId, Registration>,
+    registration_txs: HashMap<TransactionId, RegistrationId>,
+    registration_timers: TimerTable<(RegistrationId, RegistrationTimer)>,
+    next_registration: u64,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -217,7 +232,12 @@ impl Endpoint {
             tx_dialog: HashMap::new(),
             dialog_timers: TimerTable::new(),
             client_invites: HashMap::new(),
+            invite_auth: HashMap::new(),
             next_dialog: 0,
+            registrations: HashMap::new(),
+            registration_txs: HashMap::new(),
+            registration_timers: TimerTable::new(),
+            next_registration: 0,
         }
     }
 
@@ -308,17 +328,22 @@ impl Endpoint {
             self.dialog_timer(now, dialog, timer);
             self.process_tx_events(now);
         }
+        while let Some((registration, timer)) = self.registration_timers.pop_expired(now) {
+            self.registration_timer(now, registration, timer);
+            self.process_tx_events(now);
+        }
     }
 
     /// The next deadline.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (
+        [
             self.transactions.poll_timeout(),
             self.dialog_timers.next_deadline(),
-        ) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+            self.registration_timers.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The next message to send.
@@ -421,14 +446,21 @@ impl Endpoint {
                     source,
                 } => self.on_ack(now, request, &core, source),
                 TxEvent::Response { tx, response, core } => {
-                    self.on_response(now, tx, response, core);
+                    if !self.on_registration_response(now, tx, &response) {
+                        self.on_response(now, tx, response, core);
+                    }
                 }
                 TxEvent::StrayResponse { core, .. } => self.on_stray_response(&core),
-                TxEvent::Timeout { tx } => self.on_timeout(now, tx),
+                TxEvent::Timeout { tx } => {
+                    if !self.on_registration_timeout(now, tx) {
+                        self.on_timeout(now, tx);
+                    }
+                }
                 TxEvent::Terminated { tx } => {
                     self.tx_dialog.remove(&tx);
                     self.invite_dialogs.remove(&tx);
                     self.client_invites.remove(&tx);
+                    self.invite_auth.remove(&tx);
                 }
             }
         }

@@ -36,6 +36,9 @@ pub struct OutgoingInvite {
     /// or answers 503 before any provisional (RFC 3263 §4.3: the driver resolved them from
     /// NAPTR/SRV/A records).
     pub fallback_destinations: Vec<Peer>,
+    /// Credentials for a 401/407 challenge (a carrier that authenticates our calls); the
+    /// INVITE is re-sent once per challenge with Authorization.
+    pub credentials: Option<cec_sip_auth::Credentials>,
 }
 
 /// What we remember about an INVITE we sent.
@@ -111,6 +114,14 @@ impl Endpoint {
         let tx = self
             .transactions
             .send_request(now, request.clone(), invite.destination)?;
+        if let Some(credentials) = invite.credentials {
+            let mut state = (self.random)();
+            let client = cec_sip_auth::DigestClient::new(credentials, move || {
+                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                state ^ (state >> 29)
+            });
+            self.invite_auth.insert(tx, client);
+        }
         self.client_invites.insert(
             tx,
             ClientInvite {
@@ -122,6 +133,53 @@ impl Endpoint {
             },
         );
         Ok(tx)
+    }
+
+    /// Answers a 401/407 to our INVITE `tx` with credentials (new branch, next CSeq, same
+    /// Call-ID and tags); returns the new transaction, or `None` without credentials or when
+    /// they were refused.
+    fn retry_with_credentials(
+        &mut self,
+        now: Instant,
+        tx: TransactionId,
+        challenge: &Message,
+    ) -> Option<TransactionId> {
+        let entry = self.client_invites.get(&tx)?;
+        if entry.dialog.is_some() {
+            return None;
+        }
+        let mut client = self.invite_auth.remove(&tx)?;
+        let (name, value) = client.authorize(&entry.request, challenge).ok()?;
+        let destination = self.transactions.client_destination(tx)?;
+        let mut entry = self.client_invites.remove(&tx)?;
+        let via = self.new_via(destination.transport);
+        let mut request = entry.request.clone();
+        let cseq = request.cseq().ok()?;
+        request.remove_first(&HeaderName::Via);
+        request.insert_top(Header::typed(HeaderName::Via, &via));
+        request.remove_header(&HeaderName::Authorization);
+        request.remove_header(&HeaderName::ProxyAuthorization);
+        request.push_header(Header::new(name, value.as_bytes()));
+        request.set_typed(
+            HeaderName::CSeq,
+            &CSeq {
+                seq: cseq.seq.wrapping_add(1),
+                method: Method::Invite,
+            },
+        );
+        let new_tx = self
+            .transactions
+            .send_request(now, request.clone(), destination)
+            .ok()?;
+        entry.request = request;
+        self.client_invites.insert(new_tx, entry);
+        self.invite_auth.insert(new_tx, client);
+        self.events.push_back(Event::Retargeted {
+            from: tx,
+            to: new_tx,
+            destination,
+        });
+        Some(new_tx)
     }
 
     /// Re-sends INVITE `tx` to its next failover target with a new branch; returns the new
@@ -143,6 +201,10 @@ impl Endpoint {
             .ok()?;
         entry.request = request;
         self.client_invites.insert(new_tx, entry);
+        // The next target may challenge too.
+        if let Some(client) = self.invite_auth.remove(&tx) {
+            self.invite_auth.insert(new_tx, client);
+        }
         self.events.push_back(Event::Retargeted {
             from: tx,
             to: new_tx,
@@ -355,7 +417,7 @@ impl Endpoint {
         }
         if self.client_invites.contains_key(&tx) {
             let dialog = self.on_invite_response(now, tx, &response, &core);
-            // A 503 that made us fail over is not the call's outcome.
+            // A 503 that made us fail over, or a challenge we answered, is not the outcome.
             let failed_over = !self.client_invites.contains_key(&tx);
             if !failed_over {
                 self.events.push_back(Event::Response {
@@ -418,6 +480,9 @@ impl Endpoint {
     ) -> Option<DialogId> {
         let status = response.status()?;
         if status == 503 && self.fail_over(now, tx).is_some() {
+            return None;
+        }
+        if matches!(status, 401 | 407) && self.retry_with_credentials(now, tx, response).is_some() {
             return None;
         }
         let invite = self.client_invites.get_mut(&tx)?;

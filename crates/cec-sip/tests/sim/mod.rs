@@ -237,6 +237,7 @@ pub fn call(
         session_expires: None,
         extra_headers: Vec::new(),
         fallback_destinations: Vec::new(),
+        credentials: None,
     };
     extra(&mut invite);
     alice(sim).ep.invite(now, invite).unwrap()
