@@ -5,6 +5,7 @@
 
 mod in_dialog;
 mod registration;
+mod retry;
 mod session;
 mod stateless;
 mod uac;
