@@ -85,6 +85,19 @@ pub struct TrunkConfig {
     pub failure_threshold: u32,
     #[serde(default)]
     pub accept_any_response: bool,
+    /// Register to this trunk (carriers that want a registration before they deliver calls).
+    #[serde(default)]
+    pub register: bool,
+    /// Digest credentials for the trunk's challenges (registration and our calls).
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Registration interval to ask for, seconds.
+    #[serde(default = "default_register_expires")]
+    pub register_expires: u32,
+}
+
+fn default_register_expires() -> u32 {
+    3600
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -347,6 +360,18 @@ impl Config {
             }
             for network in &trunk.allow_from {
                 parse_network(network).map_err(|reason| invalid(field("allow_from"), reason))?;
+            }
+            if trunk.register && (trunk.username.is_none() || trunk.password.is_none()) {
+                return Err(invalid(
+                    field("register"),
+                    "registration needs username and password",
+                ));
+            }
+            if trunk.register_expires < 60 {
+                return Err(invalid(
+                    field("register_expires"),
+                    "must be at least 60 seconds",
+                ));
             }
             if trunk.failure_threshold == 0 {
                 return Err(invalid(field("failure_threshold"), "must be at least 1"));

@@ -86,5 +86,9 @@ pub fn demo_trunk() -> TrunkConfig {
         probe_interval_s: 0,
         failure_threshold: 3,
         accept_any_response: false,
+        register: false,
+        username: None,
+        password: None,
+        register_expires: 3600,
     }
 }

@@ -9,10 +9,13 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use cec_runtime::sip_driver::SipApplication;
-use cec_sip::{Endpoint, Event, LinkStatus, Peer, ProbePolicy, TransactionId, TrunkMonitor};
+use cec_sip::{
+    Endpoint, Event, LinkStatus, Peer, ProbePolicy, RegistrationId, RegistrationSpec,
+    RegistrationState, TransactionId, TrunkMonitor,
+};
 use cec_sip_auth::{
-    Algorithm, AuthOutcome, BindingSource, DigestConfig, DigestServer, Ha1, Registrar,
-    RegistrarConfig, compute_ha1,
+    Algorithm, AuthOutcome, BindingSource, Credentials, DigestConfig, DigestServer, Ha1, Registrar,
+    RegistrarConfig, Secret, compute_ha1,
 };
 use cec_sip_msg::{Message, Method};
 use tracing::{info, warn};
@@ -121,8 +124,18 @@ fn in_network(ip: IpAddr, (network, prefix): (IpAddr, u8)) -> bool {
     }
 }
 
+/// An outbound registration to start once the endpoint runs.
+#[derive(Debug, Clone)]
+struct PendingRegistration {
+    trunk: String,
+    spec: RegistrationSpec,
+}
+
 /// The interim SIP application.
 pub struct SipService {
+    pending_registrations: Vec<PendingRegistration>,
+    registrations: HashMap<RegistrationId, String>,
+    started: bool,
     digest: DigestServer,
     registrar: Registrar,
     users: Users,
@@ -136,6 +149,7 @@ impl SipService {
     pub fn new(sip: &SipConfig, users: Users, secret: [u8; 32], now: Instant) -> SipService {
         let mut monitor = TrunkMonitor::new();
         let mut trunks = Vec::new();
+        let mut pending_registrations = Vec::new();
         for trunk in &sip.trunks {
             let Ok(address) = trunk.address.parse::<std::net::SocketAddr>() else {
                 continue; // validated at load
@@ -152,12 +166,38 @@ impl SipService {
                 name: trunk.name.clone(),
                 networks,
             });
+            let transport = match trunk.transport.as_str() {
+                "tcp" => cec_sip::TransportKind::Tcp,
+                "tls" => cec_sip::TransportKind::Tls,
+                _ => cec_sip::TransportKind::Udp,
+            };
+            if let (true, Some(username), Some(password)) = (
+                trunk.register,
+                trunk.username.as_ref(),
+                trunk.password.as_ref(),
+            ) {
+                let registrar = format!("sip:{address}");
+                let aor = format!("sip:{username}@{}", address.ip());
+                if let (Ok(registrar), Ok(aor)) = (
+                    cec_sip_msg::Uri::parse(&bytes::Bytes::from(registrar)),
+                    cec_sip_msg::Uri::parse(&bytes::Bytes::from(aor)),
+                ) {
+                    pending_registrations.push(PendingRegistration {
+                        trunk: trunk.name.clone(),
+                        spec: RegistrationSpec {
+                            registrar,
+                            destination: Peer::new(transport, address),
+                            aor: cec_sip_msg::NameAddr::new(aor),
+                            expires: trunk.register_expires,
+                            credentials: Some(Credentials {
+                                username: username.clone(),
+                                secret: Secret::Password(password.clone()),
+                            }),
+                        },
+                    });
+                }
+            }
             if trunk.probe_interval_s > 0 {
-                let transport = match trunk.transport.as_str() {
-                    "tcp" => cec_sip::TransportKind::Tcp,
-                    "tls" => cec_sip::TransportKind::Tls,
-                    _ => cec_sip::TransportKind::Udp,
-                };
                 let uri_text = format!("sip:{address}");
                 if let Ok(uri) = cec_sip_msg::Uri::parse(&bytes::Bytes::from(uri_text)) {
                     monitor.add_trunk(
@@ -175,6 +215,9 @@ impl SipService {
             }
         }
         SipService {
+            pending_registrations,
+            registrations: HashMap::new(),
+            started: false,
             digest: DigestServer::new(digest_config(sip), secret, now),
             registrar: Registrar::new(RegistrarConfig {
                 min_expires: sip.min_expires,
@@ -353,12 +396,28 @@ impl SipApplication for SipService {
             Event::Timeout { tx } => {
                 self.monitor.handle_timeout(now, tx);
             }
+            Event::Registration { id, state } => {
+                let trunk = self.registrations.get(&id).map_or("?", String::as_str);
+                match state {
+                    RegistrationState::Registered { expires } => {
+                        info!(%trunk, expires, "trunk registration accepted");
+                    }
+                    RegistrationState::Failed { status } => {
+                        warn!(%trunk, status, "trunk registration failed; retrying in 60 s");
+                    }
+                    _ => info!(%trunk, "trunk registration ended"),
+                }
+            }
             _ => {}
         }
         self.start_probes(now, endpoint);
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
+        if !self.started {
+            // Start outbound registrations on the first turn of the driver.
+            return Some(Instant::now());
+        }
         [self.registrar.next_expiry(), self.monitor.poll_timeout()]
             .into_iter()
             .flatten()
@@ -366,6 +425,13 @@ impl SipApplication for SipService {
     }
 
     fn handle_timeout(&mut self, now: Instant, endpoint: &mut Endpoint) {
+        if !self.started {
+            self.started = true;
+            for pending in std::mem::take(&mut self.pending_registrations) {
+                let id = endpoint.register_to(now, pending.spec);
+                self.registrations.insert(id, pending.trunk);
+            }
+        }
         for (aor, binding) in self.registrar.expire(now) {
             info!(user = %aor, contact = %binding.contact, "registration expired");
         }

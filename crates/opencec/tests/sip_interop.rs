@@ -386,3 +386,59 @@ fn options_register_and_invite_over_tls() {
     );
     assert!(server.stop(), "clean exit");
 }
+
+#[test]
+fn one_opencec_registers_to_another_as_a_trunk() {
+    // The "carrier": an opencec with a user for the trunk account.
+    let carrier = Server::start(
+        "carrier",
+        "[sip]\nlisten = [\"udp:127.0.0.1:0\"]\nmin_expires = 60\n\
+         [[sip.users]]\nuser = \"trunk7\"\npassword = \"carrier-secret\"\n",
+        &[],
+    );
+    let carrier_addr = carrier.udp.expect("carrier udp");
+    // The platform registers to it (default digest: SHA-256 offered first, answered by us).
+    let platform = Server::start(
+        "platform",
+        &format!(
+            "[sip]\nlisten = [\"udp:127.0.0.1:0\"]\n\
+             [[sip.trunks]]\nname = \"carrier\"\naddress = \"{carrier_addr}\"\nprobe_interval_s = 0\n\
+             register = true\nusername = \"trunk7\"\npassword = \"carrier-secret\"\nregister_expires = 120\n"
+        ),
+        &[],
+    );
+    assert!(
+        platform.wait_log(Duration::from_secs(10), |l| l
+            .contains("trunk registration accepted")
+            && l.contains("expires=120")),
+        "platform:\n{}\ncarrier:\n{}",
+        platform.log_text(),
+        carrier.log_text()
+    );
+    assert!(
+        carrier.wait_log(Duration::from_secs(5), |l| l.contains("REGISTER accepted")
+            && l.contains("user=trunk7"))
+    );
+    // A wrong password is reported, not retried in a loop.
+    let wrong = Server::start(
+        "platform-wrong",
+        &format!(
+            "[sip]\nlisten = [\"udp:127.0.0.1:0\"]\n\
+             [[sip.trunks]]\nname = \"carrier\"\naddress = \"{carrier_addr}\"\nprobe_interval_s = 0\n\
+             register = true\nusername = \"trunk7\"\npassword = \"nope\"\n"
+        ),
+        &[],
+    );
+    assert!(wrong.wait_log(
+        Duration::from_secs(10),
+        |l| l.contains("trunk registration failed") && l.contains("status=403")
+    ));
+    std::thread::sleep(Duration::from_secs(1));
+    let attempts = carrier
+        .log_lines()
+        .iter()
+        .filter(|l| l.contains("REGISTER refused"))
+        .count();
+    assert_eq!(attempts, 1, "one refused attempt, then a 60 s pause");
+    assert!(platform.stop() && carrier.stop() && wrong.stop());
+}
