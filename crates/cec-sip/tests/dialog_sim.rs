@@ -529,3 +529,52 @@ fn a_2xx_may_overtake_an_unacknowledged_reliable_provisional_without_sdp_only() 
         );
     }
 }
+
+#[test]
+fn calls_complete_over_links_that_duplicate_and_reorder_packets() {
+    for seed in 0..25 {
+        let ring = Script {
+            ring: Some((183, true, true)),
+            answer_after: Some(Duration::from_millis(300)),
+            ..Script::default()
+        };
+        let caller = Script {
+            bye_after: Some(Duration::from_secs(2)),
+            ..Script::default()
+        };
+        let mut sim = two_agents(100 + seed, caller, ring);
+        sim.net.set_default_link(
+            LinkConfig::wan()
+                .with_loss(0.1)
+                .with_duplicate(0.25)
+                .with_reorder(0.25, Duration::from_millis(150)),
+        );
+        call(&mut sim, |_| {});
+        sim.run_for(Duration::from_secs(120)).unwrap();
+        let trace = sim.trace_text();
+        let a = alice(&mut sim);
+        assert_eq!(
+            a.count(terminated(TerminationReason::LocalBye)),
+            1,
+            "seed {seed}\n{trace}"
+        );
+        assert!(a.ep.transactions().is_empty() && a.ep.dialog_count() == 0);
+        let b = bob(&mut sim);
+        assert_eq!(
+            b.count(|e| matches!(e, Event::PrackReceived { .. })),
+            1,
+            "seed {seed}: PRACK reported once\n{trace}"
+        );
+        assert_eq!(
+            b.count(|e| matches!(e, Event::Acked { .. })),
+            1,
+            "seed {seed}: ACK reported once"
+        );
+        assert_eq!(
+            b.count(terminated(TerminationReason::RemoteBye)),
+            1,
+            "seed {seed}"
+        );
+        assert!(b.ep.transactions().is_empty() && b.ep.dialog_count() == 0);
+    }
+}

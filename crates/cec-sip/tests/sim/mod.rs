@@ -131,9 +131,15 @@ impl Agent {
         for (_, action) in due {
             match action {
                 Action::Answer(tx) => {
-                    let _ = self
-                        .ep
-                        .answer(now, tx, Some(Bytes::from_static(SDP_ANSWER)));
+                    // A reliable 18x with SDP must be PRACKed before the 2xx (RFC 3262 §3):
+                    // an application waits and tries again.
+                    if let Err(cec_sip::DialogError::ProvisionalPending) =
+                        self.ep
+                            .answer(now, tx, Some(Bytes::from_static(SDP_ANSWER)))
+                    {
+                        self.scheduled
+                            .push((now + Duration::from_millis(100), Action::Answer(tx)));
+                    }
                 }
                 Action::Reject(tx, code) => {
                     let _ = self.ep.respond_status(now, tx, code, "Rejected");
