@@ -146,10 +146,19 @@ mod tests {
         table.set(1, base + Duration::from_millis(5));
         assert_eq!(table.next(), Some((base + Duration::from_millis(5), 1)));
         assert_eq!(table.pop_expired(base), None);
+        assert_eq!(table.deadline(3), Some(base + Duration::from_millis(10)));
+        assert_eq!(table.deadline(9), None);
+        assert!(!table.is_empty());
         let fired: Vec<u32> =
             std::iter::from_fn(|| table.pop_expired(base + Duration::from_secs(1))).collect();
         assert_eq!(fired, vec![1, 2, 3]);
         assert!(table.is_empty());
+        // Equal deadlines fire in the order they were set, not in key order.
+        table.set(7, base);
+        table.set(5, base);
+        table.set(6, base);
+        let fired: Vec<u32> = std::iter::from_fn(|| table.pop_expired(base)).collect();
+        assert_eq!(fired, vec![7, 5, 6]);
     }
 
     #[test]

@@ -143,6 +143,12 @@ fn cancel_crosses_200_ok_and_the_caller_hangs_up_the_answered_call() {
         "{trace}"
     );
     assert_eq!(b.ep.dialog_count(), 0);
+    // The CANCEL came too late to cancel anything.
+    assert_eq!(
+        b.count(|e| matches!(e, Event::Cancelled { .. })),
+        0,
+        "{trace}"
+    );
 }
 
 #[test]
@@ -171,6 +177,22 @@ fn cancel_before_answer_gets_487_and_ends_the_early_dialog() {
         1,
         "{trace}"
     );
+    // RFC 3261 §9.1: the CANCEL waited for the first provisional response.
+    let trace_entries = sim.net.trace();
+    let ringing_delivered = trace_entries
+        .iter()
+        .position(|e| {
+            e.label
+                .as_deref()
+                .is_some_and(|l| l.starts_with("SIP/2.0 180"))
+                && matches!(e.event, cec_sim::TraceEvent::Delivered { .. })
+        })
+        .expect("a 180 arrived");
+    let cancel_sent = trace_entries
+        .iter()
+        .position(|e| e.label.as_deref().is_some_and(|l| l.starts_with("CANCEL")))
+        .expect("a CANCEL was sent");
+    assert!(cancel_sent > ringing_delivered, "{trace}");
     let b = bob(&mut sim);
     assert_eq!(
         b.count(|e| matches!(e, Event::Cancelled { .. })),

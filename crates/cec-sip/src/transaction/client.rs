@@ -66,7 +66,7 @@ pub(crate) fn ack_for_non_2xx(invite: &Message, response: &Message) -> Option<Me
 impl TransactionLayer {
     /// Starts a client transaction: sends `request` (which must carry a top Via with a unique
     /// RFC 3261 branch, and a CSeq) to `destination` and retransmits it as the RFC says.
-    /// An ACK is sent without a transaction: use [`TransactionLayer::send_stateless`].
+    /// An ACK has no client transaction (the endpoint sends it directly).
     pub fn send_request(
         &mut self,
         now: Instant,
@@ -128,11 +128,6 @@ impl TransactionLayer {
             },
         );
         Ok(tx)
-    }
-
-    /// Sends a message outside any transaction (the ACK of a 2xx, a stateless response).
-    pub fn send_stateless(&mut self, message: &Message, destination: Peer) {
-        self.transmit(destination, message.to_bytes());
     }
 
     pub(super) fn handle_response(&mut self, now: Instant, response: Message, core: CoreHeaders) {
@@ -254,11 +249,6 @@ impl TransactionLayer {
             self.timers.cancel_where(|(id, _)| *id == tx);
             self.events.push_back(TxEvent::Terminated { tx });
         }
-    }
-
-    /// The request of client transaction `tx`.
-    pub fn client_request(&self, tx: TransactionId) -> Option<&Message> {
-        self.clients.get(&tx).map(|c| &c.request)
     }
 
     /// Where client transaction `tx` sends.

@@ -460,3 +460,31 @@ fn invite_client_stops_timers_a_and_b_once_a_provisional_arrives() {
     assert!(layer.timers_of(tx).is_empty(), "{:?}", layer.timers_of(tx));
     assert!(run_until(&mut layer, t0 + Duration::from_secs(60)).is_empty());
 }
+
+#[test]
+fn invite_server_accepts_the_same_2xx_again_in_the_accepted_state() {
+    let t0 = base_instant();
+    let mut layer = TransactionLayer::new(TimerValues::default());
+    let tx = new_server_tx(
+        &mut layer,
+        t0,
+        request("INVITE", "z9hG4bKacc2"),
+        peer(TransportKind::Udp),
+    );
+    let ok =
+        Message::response_to(layer.server_request(tx).unwrap(), 200, "OK", Some(b"t")).unwrap();
+    layer.respond(t0, tx, &ok).unwrap();
+    assert!(!layer.awaits_final(tx));
+    layer
+        .respond(t0 + Duration::from_millis(500), tx, &ok)
+        .unwrap();
+    assert_eq!(drain_transmits(&mut layer).len(), 2);
+    let busy = Message::response_to(
+        layer.server_request(tx).unwrap(),
+        486,
+        "Busy Here",
+        Some(b"t"),
+    )
+    .unwrap();
+    assert_eq!(layer.respond(t0, tx, &busy), Err(TxError::InvalidState(tx)));
+}
