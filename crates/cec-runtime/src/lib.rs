@@ -13,6 +13,7 @@
 //! heavy lifting underneath.
 
 pub mod dns;
+pub mod media;
 pub mod sip_driver;
 pub mod sip_transport;
 

@@ -1,0 +1,278 @@
+//! Media I/O: RTP/RTCP sockets for the sans-IO legs and bridges of `cec-media`.
+//!
+//! A [`MediaEngine`] owns a [`PortAllocator`] over `media.rtp_ports` and a fixed number of
+//! shard tasks (one per core by default). Each leg lives in one shard, chosen by its id; a
+//! bridge moves the second leg into the first one's shard so both sides of a call are
+//! relayed by one task with no locks. A shard reads only the sockets the reactor reported
+//! readable, `recvmmsg` at a time, runs the packets through [`cec_media::Bridge`] (header
+//! rewrite in place), and writes what the far leg queued with `sendmmsg` per socket. The
+//! relay path does not allocate: receive and send buffers are allocated once per shard.
+//!
+//! The call core drives it through the handle: [`MediaEngine::allocate_leg`] (a port pair
+//! and the SDP-negotiated [`LegConfig`]), [`MediaEngine::bridge`],
+//! [`MediaEngine::set_remote`] / [`MediaEngine::set_direction`] for re-INVITEs, and
+//! [`MediaEngine::release`]. Leg events (latching, RTP timeout, DTMF, quality) arrive on
+//! the [`MediaEvent`] channel returned by [`MediaEngine::start`].
+//!
+//! ```no_run
+//! # async fn demo(a_config: cec_media::LegConfig, b_config: cec_media::LegConfig)
+//! # -> Result<(), cec_runtime::media::MediaError> {
+//! use cec_runtime::media::{MediaConfig, MediaEngine};
+//!
+//! let config = MediaConfig { rtp_ports: "20000-29999".parse()?, ..MediaConfig::default() };
+//! let (engine, mut events) = MediaEngine::start(config)?;
+//! let caller = engine.allocate_leg(a_config)?; // put caller.local_rtp in our SDP
+//! let agent = engine.allocate_leg(b_config)?;
+//! engine.bridge(caller.id, agent.id).await?;
+//! while let Some(event) = events.recv().await {
+//!     println!("{}: {:?}", event.leg, event.event);
+//! }
+//! engine.release(caller.id);
+//! engine.release(agent.id);
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod io;
+mod ports;
+mod ready;
+mod relay;
+mod shard;
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use cec_media::{LegConfig, LegEvent, MediaLeg};
+use cec_sdp::Direction;
+use tokio::sync::{mpsc, oneshot};
+
+pub use error::MediaError;
+pub use ports::{PortAllocator, PortPair, PortRange, PortReservation};
+
+use shard::{Command, Shard, ShardCounters, Transfer};
+
+/// Identifies a leg for the engine's lifetime (never reused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LegId(u64);
+
+impl LegId {
+    /// The number behind the id.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for LegId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "leg-{}", self.0)
+    }
+}
+
+/// A leg allocated by [`MediaEngine::allocate_leg`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegHandle {
+    /// The leg's id, for the other engine calls and in its events.
+    pub id: LegId,
+    /// Where the peer must send RTP (the even port): goes into our SDP.
+    pub local_rtp: SocketAddr,
+    /// Where the peer must send RTCP (RTP port + 1).
+    pub local_rtcp: SocketAddr,
+}
+
+/// Something a leg reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaEvent {
+    /// Which leg.
+    pub leg: LegId,
+    /// What happened (latched, RTP timeout, DTMF digit, quality, ...).
+    pub event: LegEvent,
+}
+
+/// Engine settings.
+#[derive(Debug, Clone, Copy)]
+pub struct MediaConfig {
+    /// Address the RTP sockets bind to (and that goes into our SDP).
+    pub bind_ip: IpAddr,
+    /// Ports for RTP (even) and RTCP (odd), `media.rtp_ports`.
+    pub rtp_ports: PortRange,
+    /// Shard tasks; 0 means one per available core.
+    pub shards: usize,
+    /// Capacity of the event channel; events beyond it are dropped and counted.
+    pub event_capacity: usize,
+    /// SO_RCVBUF / SO_SNDBUF per socket (best effort), `None` for the system default.
+    pub socket_buffer: Option<usize>,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            rtp_ports: PortRange::DEFAULT,
+            shards: 0,
+            event_capacity: 4096,
+            socket_buffer: Some(256 * 1024),
+        }
+    }
+}
+
+/// Counters over all shards since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MediaStats {
+    /// Datagrams read from leg sockets.
+    pub datagrams_received: u64,
+    /// Datagrams written (relayed RTP and our RTCP).
+    pub datagrams_sent: u64,
+    /// Datagrams the kernel refused (full buffer, unreachable).
+    pub send_failures: u64,
+    /// Events dropped because the event channel was full.
+    pub events_dropped: u64,
+    /// Port pairs (legs) currently allocated.
+    pub legs: usize,
+}
+
+struct Inner {
+    shards: Arc<[mpsc::UnboundedSender<Command>]>,
+    counters: Arc<[ShardCounters]>,
+    ports: Arc<PortAllocator>,
+    next_id: AtomicU64,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Shards hold senders to each other (to move legs), so closing ours is not enough.
+        for shard in self.shards.iter() {
+            let _ = shard.send(Command::Stop);
+        }
+    }
+}
+
+/// Handle to the media engine; cheap to clone. The engine stops (and closes every socket)
+/// when the last clone drops.
+#[derive(Clone)]
+pub struct MediaEngine {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for MediaEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MediaEngine")
+            .field("shards", &self.inner.shards.len())
+            .field("ports", &self.inner.ports.range())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MediaEngine {
+    /// Spawns the shard tasks on the current tokio runtime; returns the handle and the
+    /// event stream.
+    pub fn start(config: MediaConfig) -> Result<(Self, mpsc::Receiver<MediaEvent>), MediaError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| MediaError::NoRuntime)?;
+        let count = match config.shards {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        let (event_tx, event_rx) = mpsc::channel(config.event_capacity.max(1));
+        let (senders, receivers): (Vec<_>, Vec<_>) =
+            (0..count).map(|_| mpsc::unbounded_channel()).unzip();
+        let shards: Arc<[_]> = senders.into();
+        let counters: Arc<[ShardCounters]> = (0..count).map(|_| ShardCounters::default()).collect();
+        for (index, commands) in receivers.into_iter().enumerate() {
+            let shard = Shard::new(
+                index,
+                commands,
+                Arc::clone(&shards),
+                event_tx.clone(),
+                Arc::clone(&counters),
+            );
+            runtime.spawn(shard.run());
+        }
+        let ports = PortAllocator::new(config.bind_ip, config.rtp_ports, config.socket_buffer);
+        let inner = Inner {
+            shards,
+            counters,
+            ports,
+            next_id: AtomicU64::new(1),
+        };
+        Ok((
+            Self {
+                inner: Arc::new(inner),
+            },
+            event_rx,
+        ))
+    }
+
+    fn send(&self, leg: LegId, command: Command) -> Result<(), MediaError> {
+        let shards = &self.inner.shards;
+        let home = shard::home(leg, shards.len());
+        let shard = shards.get(home).ok_or(MediaError::Stopped)?;
+        shard.send(command).map_err(|_| MediaError::Stopped)
+    }
+
+    /// Binds a port pair and starts a leg on it; the leg latches, times out and reports
+    /// as `config` says. Fails only when the port range is exhausted or the engine stopped.
+    pub fn allocate_leg(&self, config: LegConfig) -> Result<LegHandle, MediaError> {
+        let pair = self.inner.ports.allocate()?;
+        let id = LegId(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
+        let handle = LegHandle {
+            id,
+            local_rtp: pair.rtp_addr(),
+            local_rtcp: pair.rtcp_addr(),
+        };
+        let transfer = Transfer {
+            id,
+            leg: MediaLeg::new(Instant::now(), config),
+            rtp: pair.rtp,
+            rtcp: pair.rtcp,
+            ports: pair.reservation,
+        };
+        // On failure the transfer drops here and its ports return to the pool.
+        self.send(id, Command::Add(Box::new(transfer)))?;
+        Ok(handle)
+    }
+
+    /// Relays `a` and `b` to each other (transcoding A-law/µ-law if their codecs differ,
+    /// DTMF events remapped). Both must be allocated and not already bridged.
+    pub async fn bridge(&self, a: LegId, b: LegId) -> Result<(), MediaError> {
+        if a == b {
+            return Err(MediaError::SelfBridge(a));
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(b, Command::Bridge { a, b, reply })?;
+        answer.await.map_err(|_| MediaError::Stopped)?
+    }
+
+    /// New remote addresses from a re-INVITE (the leg latches again).
+    pub fn set_remote(&self, leg: LegId, rtp: Option<SocketAddr>, rtcp: Option<SocketAddr>) {
+        let _ = self.send(leg, Command::SetRemote { leg, rtp, rtcp });
+    }
+
+    /// New direction from a re-INVITE (hold / resume).
+    pub fn set_direction(&self, leg: LegId, direction: Direction) {
+        let _ = self.send(leg, Command::SetDirection { leg, direction });
+    }
+
+    /// Stops a leg and frees its ports; its bridge partner stays allocated, unbridged.
+    /// Unknown or already released legs are ignored.
+    pub fn release(&self, leg: LegId) {
+        let _ = self.send(leg, Command::Release(leg));
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> MediaStats {
+        let mut stats = MediaStats {
+            legs: self.inner.ports.in_use(),
+            ..MediaStats::default()
+        };
+        for shard in self.inner.counters.iter() {
+            let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
+            stats.datagrams_received += read(&shard.received);
+            stats.datagrams_sent += read(&shard.sent);
+            stats.send_failures += read(&shard.send_failed);
+            stats.events_dropped += read(&shard.events_dropped);
+        }
+        stats
+    }
+}

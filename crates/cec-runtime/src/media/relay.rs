@@ -1,0 +1,337 @@
+//! The per-shard relay state: units (a lone leg or a bridged pair), what each received
+//! datagram does to them, and where their output goes. Nothing here touches the reactor;
+//! the shard hands in datagrams and socket descriptors.
+
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use cec_media::leg::Channel;
+use cec_media::{Bridge, End, MediaLeg};
+use tokio::sync::mpsc;
+
+use super::io::{SendBatch, SendCounters};
+use super::shard::ShardCounters;
+use super::{LegId, MediaEvent, PortReservation};
+
+/// A leg's sockets as the relay sees them. Dropping it frees the ports, so the shard
+/// closes the sockets first.
+#[derive(Debug)]
+pub(crate) struct LegIo {
+    pub(crate) id: LegId,
+    pub(crate) rtp_slot: usize,
+    pub(crate) rtcp_slot: usize,
+    pub(crate) rtp_fd: RawFd,
+    pub(crate) rtcp_fd: RawFd,
+    pub(crate) ports: PortReservation,
+}
+
+impl LegIo {
+    fn fd(&self, channel: Channel) -> RawFd {
+        match channel {
+            Channel::Rtp => self.rtp_fd,
+            Channel::Rtcp => self.rtcp_fd,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum Media {
+    Single(Box<MediaLeg>),
+    Pair(Box<Bridge>),
+}
+
+/// A lone leg (at end A) or a bridge; `io` is indexed by end.
+#[derive(Debug)]
+pub(crate) struct Unit {
+    media: Media,
+    io: [Option<LegIo>; 2],
+}
+
+impl Unit {
+    pub(crate) fn single(leg: MediaLeg, io: LegIo) -> Self {
+        Self {
+            media: Media::Single(Box::new(leg)),
+            io: [Some(io), None],
+        }
+    }
+
+    fn leg_mut(&mut self, end: End) -> Option<&mut MediaLeg> {
+        match (&mut self.media, end) {
+            (Media::Single(leg), End::A) => Some(leg),
+            (Media::Single(_), End::B) => None,
+            (Media::Pair(bridge), end) => Some(bridge.leg_mut(end)),
+        }
+    }
+
+    fn end_of(&self, id: LegId) -> Option<End> {
+        match &self.io {
+            [Some(io), _] if io.id == id => Some(End::A),
+            [_, Some(io)] if io.id == id => Some(End::B),
+            _ => None,
+        }
+    }
+
+    /// Moves both legs' queued datagrams to `tx` and their events to `events`.
+    fn drain(
+        &mut self,
+        now: Instant,
+        tx: &mut SendBatch,
+        events: &mpsc::Sender<MediaEvent>,
+        dropped: &mut u64,
+    ) {
+        for end in [End::A, End::B] {
+            let index = end_index(end);
+            let Some(Some(io)) = self.io.get(index) else {
+                continue;
+            };
+            let (id, rtp, rtcp) = (io.id, io.fd(Channel::Rtp), io.fd(Channel::Rtcp));
+            let Some(leg) = self.leg_mut(end) else {
+                continue;
+            };
+            while let Some(transmit) = leg.poll_transmit(now) {
+                let fd = match transmit.channel {
+                    Channel::Rtp => rtp,
+                    Channel::Rtcp => rtcp,
+                };
+                tx.push(fd, transmit.to, transmit.bytes);
+            }
+            while let Some(event) = leg.poll_event() {
+                if events.try_send(MediaEvent { leg: id, event }).is_err() {
+                    *dropped += 1;
+                }
+            }
+        }
+    }
+}
+
+fn end_index(end: End) -> usize {
+    match end {
+        End::A => 0,
+        End::B => 1,
+    }
+}
+
+pub(crate) struct Relay {
+    index: usize,
+    units: Vec<Option<Unit>>,
+    free_units: Vec<usize>,
+    tx: SendBatch,
+    events: mpsc::Sender<MediaEvent>,
+    counters: Arc<[ShardCounters]>,
+    received: u64,
+    events_dropped: u64,
+    published: SendCounters,
+}
+
+impl Relay {
+    pub(crate) fn new(
+        index: usize,
+        events: mpsc::Sender<MediaEvent>,
+        counters: Arc<[ShardCounters]>,
+    ) -> Self {
+        Self {
+            index,
+            units: Vec::new(),
+            free_units: Vec::new(),
+            tx: SendBatch::new(),
+            events,
+            counters,
+            received: 0,
+            events_dropped: 0,
+            published: SendCounters::default(),
+        }
+    }
+
+    /// Handles one datagram that arrived on the `channel` socket of leg `end` of `unit`.
+    pub(crate) fn deliver(
+        &mut self,
+        now: Instant,
+        unit: usize,
+        end: End,
+        channel: Channel,
+        from: SocketAddr,
+        data: &[u8],
+    ) {
+        self.received += 1;
+        let Some(Some(unit)) = self.units.get_mut(unit) else {
+            return;
+        };
+        match (&mut unit.media, channel) {
+            (Media::Pair(bridge), Channel::Rtp) => {
+                let _ = bridge.handle_packet(now, end, from, data);
+            }
+            // Only RTCP is taken from the RTCP port (never relayed as RTP).
+            (Media::Pair(bridge), Channel::Rtcp) => {
+                let _ = bridge.leg_mut(end).handle_rtcp(now, from, data);
+            }
+            (Media::Single(leg), Channel::Rtp) => {
+                let _ = leg.handle_packet(now, from, data);
+            }
+            (Media::Single(leg), Channel::Rtcp) => {
+                let _ = leg.handle_rtcp(now, from, data);
+            }
+        }
+        unit.drain(now, &mut self.tx, &self.events, &mut self.events_dropped);
+    }
+
+    /// Runs due leg timers (RTP timeout, RTCP reports).
+    pub(crate) fn run_timers(&mut self, now: Instant) {
+        for unit in self.units.iter_mut().flatten() {
+            let mut due = false;
+            for end in [End::A, End::B] {
+                if let Some(leg) = unit.leg_mut(end)
+                    && leg.poll_timeout().is_some_and(|at| at <= now)
+                {
+                    leg.handle_timeout(now);
+                    due = true;
+                }
+            }
+            if due {
+                unit.drain(now, &mut self.tx, &self.events, &mut self.events_dropped);
+            }
+        }
+    }
+
+    /// Sends what is batched and publishes the counters.
+    pub(crate) fn finish_batch(&mut self) {
+        self.tx.flush();
+        let Some(counters) = self.counters.get(self.index) else {
+            return;
+        };
+        let now = self.tx.counters;
+        let add = |counter: &std::sync::atomic::AtomicU64, value: u64| {
+            if value > 0 {
+                counter.fetch_add(value, Ordering::Relaxed);
+            }
+        };
+        add(&counters.received, std::mem::take(&mut self.received));
+        add(
+            &counters.events_dropped,
+            std::mem::take(&mut self.events_dropped),
+        );
+        add(&counters.sent, now.sent - self.published.sent);
+        add(&counters.send_failed, now.failed - self.published.failed);
+        self.published = now;
+    }
+
+    pub(crate) fn reserve_unit(&mut self) -> usize {
+        self.free_units.pop().unwrap_or_else(|| {
+            self.units.push(None);
+            self.units.len() - 1
+        })
+    }
+
+    pub(crate) fn fill_unit(&mut self, index: usize, unit: Unit) {
+        if let Some(slot) = self.units.get_mut(index) {
+            *slot = Some(unit);
+        }
+    }
+
+    pub(crate) fn free_unit(&mut self, index: usize) {
+        if let Some(slot) = self.units.get_mut(index) {
+            *slot = None;
+            self.free_units.push(index);
+        }
+    }
+
+    pub(crate) fn is_pair(&self, index: usize) -> bool {
+        matches!(
+            self.units.get(index),
+            Some(Some(Unit {
+                media: Media::Pair(_),
+                ..
+            }))
+        )
+    }
+
+    pub(crate) fn leg_mut(&mut self, index: usize, id: LegId) -> Option<&mut MediaLeg> {
+        let unit = self.units.get_mut(index)?.as_mut()?;
+        let end = unit.end_of(id)?;
+        unit.leg_mut(end)
+    }
+
+    /// Takes a lone leg out (to move it to another shard).
+    pub(crate) fn take_single(&mut self, index: usize) -> Option<(MediaLeg, LegIo)> {
+        let slot = self.units.get_mut(index)?;
+        match slot.take()? {
+            Unit {
+                media: Media::Single(leg),
+                io: [Some(io), _],
+            } => {
+                self.free_units.push(index);
+                Some((*leg, io))
+            }
+            other => {
+                *slot = Some(other);
+                None
+            }
+        }
+    }
+
+    /// Bridges the lone leg of `index` (end A) with `leg` (end B).
+    pub(crate) fn join(&mut self, index: usize, leg: MediaLeg, io: LegIo) {
+        let Some(slot) = self.units.get_mut(index) else {
+            return;
+        };
+        let Some(unit) = slot.take() else {
+            return;
+        };
+        *slot = Some(match unit {
+            Unit {
+                media: Media::Single(a),
+                io: [a_io, _],
+            } => Unit {
+                media: Media::Pair(Box::new(Bridge::new(*a, leg))),
+                io: [a_io, Some(io)],
+            },
+            paired => paired,
+        });
+    }
+
+    /// Removes leg `id` from its unit; returns its I/O (to close) and, if its bridge
+    /// partner moved from end B to end A, the partner's socket slots.
+    pub(crate) fn remove_leg(
+        &mut self,
+        index: usize,
+        id: LegId,
+    ) -> (Option<LegIo>, Option<[usize; 2]>) {
+        let Some(slot) = self.units.get_mut(index) else {
+            return (None, None);
+        };
+        let Some(unit) = slot.take() else {
+            return (None, None);
+        };
+        let Some(end) = unit.end_of(id) else {
+            *slot = Some(unit);
+            return (None, None);
+        };
+        let Unit {
+            media,
+            io: [a_io, b_io],
+        } = unit;
+        match media {
+            Media::Single(_) => {
+                self.free_units.push(index);
+                (a_io, None)
+            }
+            Media::Pair(bridge) => {
+                let (a, b) = bridge.into_legs();
+                let (kept, kept_io, released, moved) = match end {
+                    End::A => {
+                        let moved = b_io.as_ref().map(|io| [io.rtp_slot, io.rtcp_slot]);
+                        (b, b_io, a_io, moved)
+                    }
+                    End::B => (a, a_io, b_io, None),
+                };
+                *slot = Some(Unit {
+                    media: Media::Single(Box::new(kept)),
+                    io: [kept_io, None],
+                });
+                (released, moved)
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Helpers for the media engine tests: a random free port range per test, leg
+//! configurations, and a tiny RTP endpoint on a tokio UDP socket.
+
+#![allow(dead_code)] // Each test file uses a different subset.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket as StdSocket};
+use std::time::{Duration, Instant};
+
+use cec_media::quality::{NtpClock, QualityThresholds};
+use cec_media::{LegConfig, StreamIds};
+use cec_rtp::g711::G711;
+use cec_rtp::packet::{RtpHeader, RtpPacket};
+use cec_runtime::media::{MediaConfig, MediaEngine, MediaEvent, PortRange};
+use cec_sdp::Direction;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+/// Upper bound on any single wait in these tests.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+fn random() -> u64 {
+    RandomState::new().hash_one(Instant::now())
+}
+
+/// `pairs` even/odd pairs, all currently bindable, at a random place in 20000-32767 (below
+/// Linux's ephemeral range, so other tests' port-0 sockets do not land there).
+pub fn free_range(pairs: u16) -> PortRange {
+    for _ in 0..200 {
+        let first = 20_000 + 2 * (random() % 6_000) as u16;
+        let last = first + 2 * pairs - 1;
+        let all_free =
+            (first..=last).all(|port| StdSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok());
+        if all_free {
+            return PortRange::new(first, last).unwrap();
+        }
+    }
+    panic!("no free port range found");
+}
+
+pub fn engine(pairs: u16) -> (MediaEngine, mpsc::Receiver<MediaEvent>, PortRange) {
+    let range = free_range(pairs);
+    let config = MediaConfig {
+        rtp_ports: range,
+        shards: 2,
+        ..MediaConfig::default()
+    };
+    let (engine, events) = MediaEngine::start(config).unwrap();
+    (engine, events, range)
+}
+
+pub fn leg_config(remote: SocketAddr, codec: G711, ssrc: u32) -> LegConfig {
+    LegConfig {
+        remote_rtp: Some(remote),
+        remote_rtcp: None,
+        codec,
+        payload_type: match codec {
+            G711::Alaw => 8,
+            G711::Ulaw => 0,
+        },
+        telephone_event: Some(101),
+        direction: Direction::SendRecv,
+        ids: StreamIds {
+            ssrc,
+            initial_seq: 1000,
+            initial_timestamp: 50_000,
+        },
+        latching: true,
+        rtp_timeout: Duration::from_secs(30),
+        rtcp_interval: Duration::from_secs(5),
+        cname: format!("{ssrc:08x}@test"),
+        ntp: NtpClock {
+            origin: Instant::now(),
+            ntp_at_origin: 0,
+        },
+        thresholds: QualityThresholds::default(),
+        playout_delay: Duration::from_millis(60),
+        plc: true,
+    }
+}
+
+/// An RTP endpoint on loopback.
+pub struct Endpoint {
+    pub socket: UdpSocket,
+    pub ssrc: u32,
+    pub seq: u16,
+    pub timestamp: u32,
+}
+
+impl Endpoint {
+    pub async fn bind(ssrc: u32) -> Self {
+        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        Self {
+            socket,
+            ssrc,
+            seq: 1,
+            timestamp: 0,
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.socket.local_addr().unwrap()
+    }
+
+    /// Sends one packet with payload type `pt` and advances seq/timestamp (by 160).
+    pub async fn send(&mut self, to: SocketAddr, pt: u8, payload: &[u8]) {
+        let header = RtpHeader {
+            payload_type: pt,
+            sequence: self.seq,
+            timestamp: self.timestamp,
+            ssrc: self.ssrc,
+            ..RtpHeader::default()
+        };
+        let mut buf = [0u8; 1500];
+        let len = header.write(payload, &mut buf).unwrap();
+        self.socket.send_to(&buf[..len], to).await.unwrap();
+        self.seq = self.seq.wrapping_add(1);
+        self.timestamp = self.timestamp.wrapping_add(160);
+    }
+
+    /// Receives one RTP datagram (RTCP is skipped) within [`WAIT`].
+    pub async fn recv(&self) -> (Vec<u8>, SocketAddr, Instant) {
+        let mut buf = [0u8; 2048];
+        loop {
+            let (len, from) = tokio::time::timeout(WAIT, self.socket.recv_from(&mut buf))
+                .await
+                .expect("no packet within the wait")
+                .unwrap();
+            let data = buf[..len].to_vec();
+            if !cec_rtp::packet::is_rtcp(&data) {
+                return (data, from, Instant::now());
+            }
+        }
+    }
+}
+
+/// Parses a received datagram (test helper: panics on garbage).
+pub fn parse(data: &[u8]) -> RtpPacket<'_> {
+    RtpPacket::parse(data).unwrap()
+}
+
+/// The next event for `leg` matching `pick`, within [`WAIT`].
+pub async fn wait_event<T>(
+    events: &mut mpsc::Receiver<MediaEvent>,
+    mut pick: impl FnMut(&MediaEvent) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("event not seen within the wait")
+            .expect("event channel closed");
+        if let Some(found) = pick(&event) {
+            return found;
+        }
+    }
+}
