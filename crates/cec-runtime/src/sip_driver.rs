@@ -27,27 +27,9 @@ pub trait SipApplication: Send + 'static {
     fn handle_timeout(&mut self, _now: Instant, _endpoint: &mut Endpoint) {}
 }
 
-/// Maps the endpoint's transport enum onto the runtime's.
-pub fn runtime_kind(kind: cec_sip::TransportKind) -> TransportKind {
-    match kind {
-        cec_sip::TransportKind::Udp => TransportKind::Udp,
-        cec_sip::TransportKind::Tcp => TransportKind::Tcp,
-        cec_sip::TransportKind::Tls => TransportKind::Tls,
-    }
-}
-
-/// Maps the runtime's transport enum onto the endpoint's.
-pub fn endpoint_kind(kind: TransportKind) -> cec_sip::TransportKind {
-    match kind {
-        TransportKind::Udp => cec_sip::TransportKind::Udp,
-        TransportKind::Tcp => cec_sip::TransportKind::Tcp,
-        TransportKind::Tls => cec_sip::TransportKind::Tls,
-    }
-}
-
 fn peer(kind: TransportKind, addr: std::net::SocketAddr, connection: Option<ConnectionId>) -> Peer {
     Peer {
-        transport: endpoint_kind(kind),
+        transport: kind,
         addr,
         connection: connection.map(ConnectionId::as_u64),
     }
@@ -55,7 +37,7 @@ fn peer(kind: TransportKind, addr: std::net::SocketAddr, connection: Option<Conn
 
 fn target(to: &Peer) -> Target {
     Target {
-        kind: runtime_kind(to.transport),
+        kind: to.transport,
         addr: to.addr,
         connection: to.connection.map(ConnectionId::new),
         server_name: None,
@@ -89,7 +71,7 @@ impl<A: SipApplication> SipDriver<A> {
                 // fallback until the operator sets sip.public_address.
                 addr.set_ip(std::net::IpAddr::from([127, 0, 0, 1]));
             }
-            endpoint.set_local_address(endpoint_kind(*kind), addr);
+            endpoint.set_local_address(*kind, addr);
         }
         SipDriver {
             endpoint,

@@ -33,6 +33,25 @@ impl TransportKind {
         }
     }
 
+    /// The transport a Via names, if we speak it.
+    pub fn from_via(transport: &cec_sip_msg::Transport) -> Option<TransportKind> {
+        match transport {
+            cec_sip_msg::Transport::Udp => Some(TransportKind::Udp),
+            cec_sip_msg::Transport::Tcp => Some(TransportKind::Tcp),
+            cec_sip_msg::Transport::Tls => Some(TransportKind::Tls),
+            _ => None,
+        }
+    }
+
+    /// The Via transport for this kind.
+    pub fn to_via(self) -> cec_sip_msg::Transport {
+        match self {
+            TransportKind::Udp => cec_sip_msg::Transport::Udp,
+            TransportKind::Tcp => cec_sip_msg::Transport::Tcp,
+            TransportKind::Tls => cec_sip_msg::Transport::Tls,
+        }
+    }
+
     /// The default port for the transport (RFC 3261 §19.1.2).
     pub fn default_port(self) -> u16 {
         match self {

@@ -5,74 +5,15 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use cec_sip_msg::{Message, ParseError, Transport};
+use cec_sip_msg::{Message, ParseError};
 
-/// A SIP transport protocol this crate drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum TransportKind {
-    /// SIP over UDP datagrams.
-    Udp,
-    /// SIP over a TCP byte stream.
-    Tcp,
-    /// SIP over TLS on TCP (`sips:` or `transport=tls`).
-    Tls,
-}
-
-impl TransportKind {
-    /// The token used in Via (`UDP`, `TCP`, `TLS`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TransportKind::Udp => "UDP",
-            TransportKind::Tcp => "TCP",
-            TransportKind::Tls => "TLS",
-        }
-    }
-
-    /// Whether the transport is connection oriented (responses go back on
-    /// the connection, no retransmissions needed).
-    pub fn is_reliable(self) -> bool {
-        !matches!(self, TransportKind::Udp)
-    }
-
-    /// The default port when a URI or Via names none (RFC 3261 §19.1.2).
-    pub fn default_port(self) -> u16 {
-        match self {
-            TransportKind::Udp | TransportKind::Tcp => 5060,
-            TransportKind::Tls => 5061,
-        }
-    }
-
-    /// The kind for a Via transport; `None` for transports we do not drive.
-    pub fn from_via(transport: &Transport) -> Option<TransportKind> {
-        match transport {
-            Transport::Udp => Some(TransportKind::Udp),
-            Transport::Tcp => Some(TransportKind::Tcp),
-            Transport::Tls => Some(TransportKind::Tls),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for TransportKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The transport kinds, shared with the endpoint (`cec_sip::TransportKind`).
+pub use cec_sip::TransportKind;
 
 /// The address with an IPv4-mapped IPv6 address (as a dual-stack socket
 /// reports IPv4 peers) turned back into IPv4, so one peer has one key.
 pub(crate) fn canonical(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(addr.ip().to_canonical(), addr.port())
-}
-
-impl From<TransportKind> for Transport {
-    fn from(kind: TransportKind) -> Transport {
-        match kind {
-            TransportKind::Udp => Transport::Udp,
-            TransportKind::Tcp => Transport::Tcp,
-            TransportKind::Tls => Transport::Tls,
-        }
-    }
 }
 
 /// Identifies one TCP or TLS connection for as long as it is open. Ids are

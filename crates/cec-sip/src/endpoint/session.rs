@@ -141,7 +141,7 @@ impl Endpoint {
             .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 5060)));
         let branch = self.new_branch();
         let mut via = Via::new(
-            transport_token(transport),
+            transport.to_via(),
             Host::from(addr.ip()),
             Some(addr.port()),
             branch.as_bytes(),
@@ -323,13 +323,5 @@ impl Endpoint {
     pub(crate) fn add_dialog_headers(&self, message: &mut Message, transport: TransportKind) {
         message.push_typed(HeaderName::Contact, &self.contact(transport));
         super::add_capabilities(message);
-    }
-}
-
-fn transport_token(transport: TransportKind) -> cec_sip_msg::Transport {
-    match transport {
-        TransportKind::Udp => cec_sip_msg::Transport::Udp,
-        TransportKind::Tcp => cec_sip_msg::Transport::Tcp,
-        TransportKind::Tls => cec_sip_msg::Transport::Tls,
     }
 }
