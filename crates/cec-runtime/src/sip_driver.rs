@@ -13,6 +13,9 @@ use crate::sip_transport::{
     ConnectionId, Inbound, SendError, SipTransports, Target, TransportKind, TransportSender,
 };
 
+/// Most queued messages handled in one turn before timers and shutdown get a look.
+const BATCH: usize = 64;
+
 /// What runs on top of the endpoint, on the driver's task.
 pub trait SipApplication: Send + 'static {
     /// An endpoint event (a request to answer, a response, a timeout...).
@@ -102,9 +105,16 @@ impl<A: SipApplication> SipDriver<A> {
                 received = self.inbound.recv() => {
                     let Some(inbound) = received else { break };
                     let now = Instant::now();
+                    if deadline.is_some_and(|d| d <= now) {
+                        // Overdue timers first (retransmissions, 100 Trying, expiries).
+                        self.endpoint.handle_timeout(now);
+                        self.app.handle_timeout(now, &mut self.endpoint);
+                    }
                     self.feed(now, inbound);
-                    // Take whatever else is already queued before flushing, in one go.
-                    while let Ok(more) = self.inbound.try_recv() {
+                    // Take a bounded batch of what is already queued, then go back to the
+                    // select: timers and shutdown must not starve under a flood.
+                    for _ in 0..BATCH {
+                        let Ok(more) = self.inbound.try_recv() else { break };
                         self.feed(now, more);
                         self.flush(now);
                     }

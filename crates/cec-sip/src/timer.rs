@@ -82,7 +82,8 @@ impl<K: Copy + Eq + Hash + Ord> TimerTable<K> {
         }
     }
 
-    /// Disarms every key matching `pred` (used when a transaction or dialog ends).
+    /// Disarms every key matching `pred`. This scans the whole table: on hot paths cancel the
+    /// known keys one by one instead.
     pub fn cancel_where(&mut self, mut pred: impl FnMut(&K) -> bool) {
         let doomed: Vec<K> = self.by_key.keys().filter(|k| pred(k)).copied().collect();
         for key in doomed {

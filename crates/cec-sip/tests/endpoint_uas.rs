@@ -182,3 +182,32 @@ fn unreadable_session_description_gets_415_and_sdp_refused_by_accept_gets_406() 
     assert!(sent(&mut ep).is_empty());
     assert!(matches!(ep.poll_event(), Some(Event::Request { .. })));
 }
+
+#[test]
+fn a_full_transaction_table_sheds_new_requests_with_503_but_still_matches_retransmissions() {
+    let mut counter = 0u64;
+    let config = EndpointConfig {
+        max_server_transactions: 2,
+        ..EndpointConfig::default()
+    };
+    let mut ep = Endpoint::new(config, move || {
+        counter += 1;
+        counter
+    });
+    let now = t0();
+    ep.handle_message(now, request("OPTIONS", "z9hG4bKs1", ""), caller());
+    ep.handle_message(now, request("OPTIONS", "z9hG4bKs2", ""), caller());
+    ep.handle_message(now, request("OPTIONS", "z9hG4bKs3", ""), caller());
+    let out = sent(&mut ep);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].status(), Some(503));
+    assert_eq!(out[0].retry_after().unwrap().unwrap().delta, 5);
+    assert_eq!(ep.stats().shed, 1);
+    // A retransmission of a live transaction is absorbed, not shed.
+    ep.handle_message(now, request("OPTIONS", "z9hG4bKs1", ""), caller());
+    assert!(sent(&mut ep).is_empty());
+    let requests = std::iter::from_fn(|| ep.poll_event())
+        .filter(|e| matches!(e, Event::Request { .. }))
+        .count();
+    assert_eq!(requests, 2);
+}

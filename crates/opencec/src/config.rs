@@ -57,6 +57,8 @@ pub struct SipConfig {
     pub t4_ms: u64,
     /// Per-source message rate limit (messages per second; bursts of twice that).
     pub rate_limit_per_source: u32,
+    /// Live SIP server transactions above which new requests get 503 (load shedding).
+    pub max_transactions: usize,
     /// Registration intervals the registrar grants (seconds): shorter asks get 423.
     pub min_expires: u32,
     pub max_expires: u32,
@@ -177,6 +179,7 @@ impl Default for SipConfig {
             t2_ms: 4000,
             t4_ms: 5000,
             rate_limit_per_source: 200,
+            max_transactions: 200_000,
             min_expires: 60,
             max_expires: 3600,
             trunks: Vec::new(),
@@ -334,6 +337,9 @@ impl Config {
                 "sip.min_expires",
                 "need 1 <= min_expires <= max_expires",
             ));
+        }
+        if sip.max_transactions < 100 {
+            return Err(invalid("sip.max_transactions", "must be at least 100"));
         }
         if sip.rate_limit_per_source == 0 {
             return Err(invalid("sip.rate_limit_per_source", "must be at least 1"));

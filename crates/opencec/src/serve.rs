@@ -119,6 +119,7 @@ async fn start_sip(config: &Config, users: Users) -> anyhow::Result<RunningSip> 
             t4: Duration::from_millis(sip.t4_ms),
             ..TimerValues::default()
         },
+        max_server_transactions: sip.max_transactions,
         ..EndpointConfig::default()
     };
     let endpoint = Endpoint::new(endpoint_config, SplitMix64::from_os());

@@ -62,6 +62,9 @@ pub struct EndpointConfig {
     pub session_expires: u32,
     /// The smallest Session-Expires we accept (Min-SE), seconds; at least 90.
     pub min_se: u32,
+    /// Live server transactions above which new requests get 503 with Retry-After (each UDP
+    /// non-INVITE transaction lives 32 s after its answer, so this bounds memory under load).
+    pub max_server_transactions: usize,
 }
 
 impl Default for EndpointConfig {
@@ -71,6 +74,7 @@ impl Default for EndpointConfig {
             product: concat!("OpenCEC/", env!("CARGO_PKG_VERSION")).to_string(),
             session_expires: 1800,
             min_se: 90,
+            max_server_transactions: 200_000,
         }
     }
 }
@@ -179,6 +183,8 @@ pub struct EndpointStats {
     pub bad_extension: u64,
     /// In-dialog requests answered 481.
     pub no_dialog: u64,
+    /// New requests answered 503 because the transaction table was full.
+    pub shed: u64,
 }
 
 /// The sans-IO SIP endpoint.
@@ -219,8 +225,10 @@ impl Endpoint {
     /// A new endpoint; `random` supplies tags and branches (inject a seeded generator in
     /// tests, an OS-seeded one in production).
     pub fn new(config: EndpointConfig, random: impl FnMut() -> u64 + Send + 'static) -> Self {
+        let mut transactions = TransactionLayer::new(config.timers);
+        transactions.set_max_server_transactions(config.max_server_transactions);
         Endpoint {
-            transactions: TransactionLayer::new(config.timers),
+            transactions,
             config,
             events: VecDeque::new(),
             transmits: VecDeque::new(),
@@ -457,6 +465,7 @@ impl Endpoint {
                         self.on_timeout(now, tx);
                     }
                 }
+                TxEvent::Overloaded { request, source } => self.shed(&request, source),
                 TxEvent::Terminated { tx } => {
                     self.tx_dialog.remove(&tx);
                     self.invite_dialogs.remove(&tx);
@@ -465,6 +474,27 @@ impl Endpoint {
                 }
             }
         }
+    }
+
+    /// Answers a request we have no room for: 503 with Retry-After, statelessly.
+    fn shed(&mut self, request: &Message, source: Peer) {
+        self.stats.shed += 1;
+        let tag = self.new_tag();
+        let Ok(mut response) =
+            Message::response_to(request, 503, "Service Unavailable", Some(tag.as_bytes()))
+        else {
+            return;
+        };
+        response.push(HeaderName::RetryAfter, b"5");
+        response.push_header(Header::new(
+            HeaderName::Server,
+            self.config.product.as_bytes(),
+        ));
+        let to = source.response_destination(request.top_via().ok().as_ref());
+        self.transmits.push_back(Transmit {
+            to,
+            bytes: response.to_bytes(),
+        });
     }
 
     fn on_request(

@@ -31,6 +31,18 @@ pub enum DialogTimer {
     SessionExpiry,
 }
 
+impl DialogTimer {
+    /// Every dialog timer (to disarm an ended dialog's timers by key).
+    pub const ALL: [DialogTimer; 6] = [
+        DialogTimer::Retransmit2xx,
+        DialogTimer::AckTimeout,
+        DialogTimer::RetransmitProvisional,
+        DialogTimer::PrackTimeout,
+        DialogTimer::SessionRefresh,
+        DialogTimer::SessionExpiry,
+    ];
+}
+
 /// Why a dialog ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -213,7 +225,9 @@ impl Endpoint {
         if let Some(mut session) = self.sessions.remove(&id) {
             session.dialog.state = DialogState::Terminated;
             self.dialog_index.remove(&session.dialog.key);
-            self.dialog_timers.cancel_where(|(d, _)| *d == id);
+            for timer in DialogTimer::ALL {
+                self.dialog_timers.cancel((id, timer));
+            }
             self.events
                 .push_back(Event::DialogTerminated { dialog: id, reason });
         }

@@ -246,7 +246,7 @@ impl TransactionLayer {
     pub(super) fn terminate_client(&mut self, tx: TransactionId) {
         if let Some(client) = self.clients.remove(&tx) {
             self.client_index.remove(&client.key);
-            self.timers.cancel_where(|(id, _)| *id == tx);
+            self.disarm_all(tx);
             self.events.push_back(TxEvent::Terminated { tx });
         }
     }

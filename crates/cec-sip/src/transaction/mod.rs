@@ -68,6 +68,25 @@ pub enum TimerName {
     Trying,
 }
 
+impl TimerName {
+    /// Every timer name (to disarm a finished transaction's timers by key, not by a scan).
+    pub const ALL: [TimerName; 13] = [
+        TimerName::A,
+        TimerName::B,
+        TimerName::D,
+        TimerName::E,
+        TimerName::F,
+        TimerName::G,
+        TimerName::H,
+        TimerName::I,
+        TimerName::J,
+        TimerName::K,
+        TimerName::L,
+        TimerName::M,
+        TimerName::Trying,
+    ];
+}
+
 /// What the transaction layer reports to the layer above.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -117,6 +136,14 @@ pub enum TxEvent {
         /// The transaction that gave up.
         tx: TransactionId,
     },
+    /// A new request arrived while the layer holds its maximum of server transactions: no
+    /// transaction was created; answer it statelessly (503 with Retry-After).
+    Overloaded {
+        /// The request.
+        request: Message,
+        /// Where it came from.
+        source: Peer,
+    },
     /// The transaction ended and was removed.
     Terminated {
         /// The transaction.
@@ -151,6 +178,7 @@ pub struct TransactionLayer {
     transmits: VecDeque<Transmit>,
     events: VecDeque<TxEvent>,
     next_id: u64,
+    max_server_transactions: usize,
 }
 
 impl TransactionLayer {
@@ -158,8 +186,15 @@ impl TransactionLayer {
     pub fn new(values: TimerValues) -> Self {
         TransactionLayer {
             values,
+            max_server_transactions: usize::MAX,
             ..Default::default()
         }
+    }
+
+    /// Caps the number of live server transactions; new requests beyond it are reported as
+    /// [`TxEvent::Overloaded`] instead of creating state (retransmissions still match).
+    pub fn set_max_server_transactions(&mut self, max: usize) {
+        self.max_server_transactions = max;
     }
 
     /// The timer values in force.
@@ -256,6 +291,14 @@ impl TransactionLayer {
 
     fn disarm(&mut self, tx: TransactionId, name: TimerName) {
         self.timers.cancel((tx, name));
+    }
+
+    /// Disarms every timer of `tx`: thirteen keyed removals, independent of how many other
+    /// transactions are alive (a scan of the table made termination quadratic under load).
+    fn disarm_all(&mut self, tx: TransactionId) {
+        for name in TimerName::ALL {
+            self.timers.cancel((tx, name));
+        }
     }
 
     fn transmit(&mut self, to: Peer, bytes: Bytes) {

@@ -57,6 +57,11 @@ impl TransactionLayer {
             });
             return;
         }
+        if self.servers.len() >= self.max_server_transactions {
+            self.events
+                .push_back(TxEvent::Overloaded { request, source });
+            return;
+        }
         let tx = self.allocate_id();
         let invite = method == Method::Invite;
         let reply_to = source.response_destination(core.top_via());
@@ -226,7 +231,7 @@ impl TransactionLayer {
     pub(super) fn terminate_server(&mut self, tx: TransactionId) {
         if let Some(server) = self.servers.remove(&tx) {
             self.server_index.remove(&server.key);
-            self.timers.cancel_where(|(id, _)| *id == tx);
+            self.disarm_all(tx);
             self.events.push_back(TxEvent::Terminated { tx });
         }
     }
