@@ -110,6 +110,9 @@ pub struct UserConfig {
     pub password: Option<String>,
     pub ha1_md5: Option<String>,
     pub ha1_sha256: Option<String>,
+    /// Digest algorithms offered to this user, overriding `sip.digest_algorithms` (phones on
+    /// libre before 2.0, e.g. Debian 12's baresip, give up when any challenge is not MD5).
+    pub digest_algorithms: Option<Vec<String>>,
 }
 
 fn default_transport() -> String {
@@ -315,12 +318,7 @@ impl Config {
         if sip.realm.trim().is_empty() || sip.realm.contains('"') {
             return Err(invalid("sip.realm", "must be non-empty and without quotes"));
         }
-        if sip.digest_algorithms.is_empty()
-            || sip
-                .digest_algorithms
-                .iter()
-                .any(|a| !matches!(a.to_ascii_uppercase().as_str(), "SHA-256" | "MD5"))
-        {
+        if !valid_algorithms(&sip.digest_algorithms) {
             return Err(invalid(
                 "sip.digest_algorithms",
                 "a non-empty list of \"SHA-256\" and \"MD5\"",
@@ -393,6 +391,16 @@ impl Config {
                 return Err(invalid(
                     field("user"),
                     "must be a unique user name without '@', ':' or spaces",
+                ));
+            }
+            if user
+                .digest_algorithms
+                .as_ref()
+                .is_some_and(|a| !valid_algorithms(a))
+            {
+                return Err(invalid(
+                    field("digest_algorithms"),
+                    "a non-empty list of \"SHA-256\" and \"MD5\"",
                 ));
             }
             if user.password.is_none() && user.ha1_md5.is_none() && user.ha1_sha256.is_none() {
@@ -483,6 +491,13 @@ pub fn parse_listener(spec: &str) -> Result<SipListener, String> {
         .parse::<SocketAddr>()
         .map_err(|e| format!("{addr:?} is not a socket address: {e}"))?;
     Ok(SipListener { transport, addr })
+}
+
+fn valid_algorithms(names: &[String]) -> bool {
+    !names.is_empty()
+        && names
+            .iter()
+            .all(|a| matches!(a.to_ascii_uppercase().as_str(), "SHA-256" | "MD5"))
 }
 
 /// Parses `10.0.0.0/8`, `2001:db8::/32` or a single address (a /32 or /128).

@@ -27,6 +27,8 @@ use crate::config::{SipConfig, parse_network};
 pub struct UserCredentials {
     pub ha1_md5: Option<Ha1>,
     pub ha1_sha256: Option<Ha1>,
+    /// Algorithms to offer this user, when not the service default.
+    pub algorithms: Option<Vec<Algorithm>>,
 }
 
 /// The users that may register.
@@ -43,6 +45,7 @@ impl Users {
             let mut credentials = UserCredentials {
                 ha1_md5: user.ha1_md5.as_deref().and_then(Ha1::from_hex),
                 ha1_sha256: user.ha1_sha256.as_deref().and_then(Ha1::from_hex),
+                algorithms: user.digest_algorithms.as_deref().map(parse_algorithms),
             };
             if let Some(password) = &user.password {
                 credentials.ha1_md5 = Some(compute_ha1(
@@ -70,6 +73,7 @@ impl Users {
             UserCredentials {
                 ha1_md5: Some(compute_ha1(Algorithm::Md5, user, realm, password)),
                 ha1_sha256: Some(compute_ha1(Algorithm::Sha256, user, realm, password)),
+                algorithms: None,
             },
         );
     }
@@ -93,14 +97,46 @@ impl cec_sip_auth::CredentialStore for Users {
     }
 }
 
-fn digest_config(sip: &SipConfig) -> DigestConfig {
-    let mut config = DigestConfig::new(sip.realm.clone());
-    config.algorithms = sip
-        .digest_algorithms
+fn parse_algorithms(names: &[String]) -> Vec<Algorithm> {
+    names
         .iter()
         .filter_map(|name| Algorithm::from_name(name.as_bytes()))
-        .collect();
-    config
+        .collect()
+}
+
+/// One digest server per set of offered algorithms (the default set, and each per-user
+/// override), all keyed with the same secret: a user is always challenged and verified by
+/// the server of its own set.
+struct DigestServers {
+    realm: String,
+    secret: [u8; 32],
+    epoch: Instant,
+    default: Vec<Algorithm>,
+    servers: HashMap<Vec<Algorithm>, DigestServer>,
+}
+
+impl DigestServers {
+    fn new(sip: &SipConfig, secret: [u8; 32], epoch: Instant) -> DigestServers {
+        DigestServers {
+            realm: sip.realm.clone(),
+            secret,
+            epoch,
+            default: parse_algorithms(&sip.digest_algorithms),
+            servers: HashMap::new(),
+        }
+    }
+
+    fn for_user(&mut self, user: Option<&UserCredentials>) -> &mut DigestServer {
+        let algorithms = user
+            .and_then(|u| u.algorithms.clone())
+            .unwrap_or_else(|| self.default.clone());
+        let (realm, secret, epoch) = (self.realm.clone(), self.secret, self.epoch);
+        self.servers.entry(algorithms.clone()).or_insert_with(|| {
+            let mut config = DigestConfig::new(realm);
+            config.algorithms = algorithms;
+            DigestServer::new(config, secret, epoch)
+        })
+    }
 }
 
 /// A trunk as the service sees it: where its traffic may come from.
@@ -136,7 +172,7 @@ pub struct SipService {
     pending_registrations: Vec<PendingRegistration>,
     registrations: HashMap<RegistrationId, String>,
     started: bool,
-    digest: DigestServer,
+    digest: DigestServers,
     registrar: Registrar,
     users: Users,
     trunks: Vec<TrunkSource>,
@@ -218,7 +254,7 @@ impl SipService {
             pending_registrations,
             registrations: HashMap::new(),
             started: false,
-            digest: DigestServer::new(digest_config(sip), secret, now),
+            digest: DigestServers::new(sip, secret, now),
             registrar: Registrar::new(RegistrarConfig {
                 min_expires: sip.min_expires,
                 max_expires: sip.max_expires,
@@ -282,31 +318,26 @@ impl SipService {
             return;
         }
         let binding = source.addr.ip().to_string();
-        let response = match self.digest.verify(
-            request,
-            now,
-            false,
-            binding.as_bytes(),
-            &self.users,
-        ) {
+        let aor_user = request.to().ok().and_then(|to| {
+            to.uri
+                .user()
+                .map(|u| String::from_utf8_lossy(u).into_owned())
+        });
+        let digest = self
+            .digest
+            .for_user(aor_user.as_deref().and_then(|u| self.users.by_name.get(u)));
+        let response = match digest.verify(request, now, false, binding.as_bytes(), &self.users) {
             AuthOutcome::NoCredentials => {
-                self.digest
-                    .challenge_response(request, now, false, false, binding.as_bytes())
+                digest.challenge_response(request, now, false, false, binding.as_bytes())
             }
             AuthOutcome::Stale => {
-                self.digest
-                    .challenge_response(request, now, true, false, binding.as_bytes())
+                digest.challenge_response(request, now, true, false, binding.as_bytes())
             }
             AuthOutcome::Rejected(error) => {
                 warn!(source = %source.addr, %error, "REGISTER refused");
-                self.digest.rejection_response(request, &error)
+                digest.rejection_response(request, &error)
             }
             AuthOutcome::Authenticated { username, .. } => {
-                let aor_user = request.to().ok().and_then(|to| {
-                    to.uri
-                        .user()
-                        .map(|u| String::from_utf8_lossy(u).into_owned())
-                });
                 if aor_user.as_deref() == Some(username.as_str()) {
                     let source = BindingSource {
                         transport: source.transport.as_str().to_string(),
