@@ -45,7 +45,14 @@ async fn serve(config: Config, args: &ServeArgs) -> anyhow::Result<()> {
     if args.demo {
         let credentials = demo::load_or_create(&args.data_dir, random_u64)?;
         for agent in &credentials.agents {
-            users.insert_password(&agent.sip_user, &config.sip.realm, &agent.sip_password);
+            // MD5 for the demo phones: the softphone a newcomer most likely has at hand
+            // (Debian 12's baresip, libre 1.1) cannot answer when SHA-256 is offered too.
+            users.insert_password(
+                &agent.sip_user,
+                &config.sip.realm,
+                &agent.sip_password,
+                Some(vec![cec_sip_auth::Algorithm::Md5]),
+            );
             info!(user = %agent.sip_user, password = %agent.sip_password, "demo SIP phone");
         }
         if !config.sip.trunks.iter().any(|t| t.name == "demo-trunk") {

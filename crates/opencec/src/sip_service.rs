@@ -66,14 +66,21 @@ impl Users {
         Users { by_name }
     }
 
-    /// Adds (or replaces) a user with a plain password.
-    pub fn insert_password(&mut self, user: &str, realm: &str, password: &str) {
+    /// Adds (or replaces) a user with a plain password, offered `algorithms` (None: the
+    /// service default).
+    pub fn insert_password(
+        &mut self,
+        user: &str,
+        realm: &str,
+        password: &str,
+        algorithms: Option<Vec<Algorithm>>,
+    ) {
         self.by_name.insert(
             user.to_string(),
             UserCredentials {
                 ha1_md5: Some(compute_ha1(Algorithm::Md5, user, realm, password)),
                 ha1_sha256: Some(compute_ha1(Algorithm::Sha256, user, realm, password)),
-                algorithms: None,
+                algorithms,
             },
         );
     }

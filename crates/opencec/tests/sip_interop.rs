@@ -442,3 +442,36 @@ fn one_opencec_registers_to_another_as_a_trunk() {
     assert_eq!(attempts, 1, "one refused attempt, then a 60 s pause");
     assert!(platform.stop() && carrier.stop() && wrong.stop());
 }
+
+#[test]
+fn demo_phone_registers_with_the_password_from_the_credentials_file() {
+    let server = Server::start(
+        "demo-register",
+        "[sip]\nlisten = [\"udp:127.0.0.1:0\"]\n",
+        &["--demo"],
+    );
+    let file = server.dir.join("data/demo-credentials.json");
+    let credentials: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("credentials file"))
+            .expect("json");
+    assert_eq!(credentials["tenant"], "demo");
+    let agent = &credentials["agents"][0];
+    let (user, password) = (
+        agent["sip_user"].as_str().expect("user"),
+        agent["sip_password"].as_str().expect("password"),
+    );
+    assert_eq!(user, "1001");
+    let row = format!("{user};[authentication username={user} password={password}]");
+    assert_ok(
+        &sipp(
+            "register.xml",
+            server.udp.expect("udp"),
+            "u1",
+            Some(&injection("demo", &[&row])),
+            1,
+            &[],
+        ),
+        "demo REGISTER",
+    );
+    assert!(server.stop());
+}
