@@ -65,6 +65,9 @@ pub struct EndpointConfig {
     /// Live server transactions above which new requests get 503 with Retry-After (each UDP
     /// non-INVITE transaction lives 32 s after its answer, so this bounds memory under load).
     pub max_server_transactions: usize,
+    /// Answer OPTIONS without keeping transaction state after the answer (see
+    /// [`TransactionLayer::set_stateless_options`]).
+    pub stateless_options: bool,
 }
 
 impl Default for EndpointConfig {
@@ -75,6 +78,7 @@ impl Default for EndpointConfig {
             session_expires: 1800,
             min_se: 90,
             max_server_transactions: 200_000,
+            stateless_options: true,
         }
     }
 }
@@ -227,6 +231,7 @@ impl Endpoint {
     pub fn new(config: EndpointConfig, random: impl FnMut() -> u64 + Send + 'static) -> Self {
         let mut transactions = TransactionLayer::new(config.timers);
         transactions.set_max_server_transactions(config.max_server_transactions);
+        transactions.set_stateless_options(config.stateless_options);
         Endpoint {
             transactions,
             config,

@@ -179,6 +179,7 @@ pub struct TransactionLayer {
     events: VecDeque<TxEvent>,
     next_id: u64,
     max_server_transactions: usize,
+    stateless_options: bool,
 }
 
 impl TransactionLayer {
@@ -195,6 +196,14 @@ impl TransactionLayer {
     /// [`TxEvent::Overloaded`] instead of creating state (retransmissions still match).
     pub fn set_max_server_transactions(&mut self, max: usize) {
         self.max_server_transactions = max;
+    }
+
+    /// Ends OPTIONS server transactions as soon as they are answered instead of keeping them
+    /// for timer J (RFC 3261 §8.2.7 lets a UAS answer statelessly; OPTIONS has no side effect,
+    /// so a late retransmission is just answered again). Keep-alive probes from every trunk
+    /// and phone then cost no state.
+    pub fn set_stateless_options(&mut self, on: bool) {
+        self.stateless_options = on;
     }
 
     /// The timer values in force.

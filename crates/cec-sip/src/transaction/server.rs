@@ -182,7 +182,11 @@ impl TransactionLayer {
             (false, ServerState::Trying | ServerState::Proceeding, 200..=699) => {
                 server.state = ServerState::Completed;
                 server.last_response = Some(bytes.clone());
-                let wait = if reliable {
+                // OPTIONS may be handled without state (RFC 3261 §8.2.7): a retransmission
+                // after the answer is simply answered again, so no 32 s of timer J per probe.
+                let stateless =
+                    self.stateless_options && server.request.method() == Some(&Method::Options);
+                let wait = if reliable || stateless {
                     Duration::ZERO
                 } else {
                     self.values.transaction_timeout()

@@ -488,3 +488,31 @@ fn invite_server_accepts_the_same_2xx_again_in_the_accepted_state() {
     .unwrap();
     assert_eq!(layer.respond(t0, tx, &busy), Err(TxError::InvalidState(tx)));
 }
+
+#[test]
+fn answered_options_keep_no_state_when_stateless_and_timer_j_otherwise() {
+    for (stateless, live_after_answer) in [(true, 0), (false, 1)] {
+        let t0 = base_instant();
+        let mut layer = TransactionLayer::new(TimerValues::default());
+        layer.set_stateless_options(stateless);
+        let options = request("OPTIONS", "z9hG4bKsl");
+        let tx = new_server_tx(&mut layer, t0, options.clone(), peer(TransportKind::Udp));
+        let ok = Message::response_to(&options, 200, "OK", Some(b"s")).unwrap();
+        layer.respond(t0, tx, &ok).unwrap();
+        layer.handle_timeout(t0);
+        assert_eq!(layer.len(), live_after_answer, "stateless={stateless}");
+        // A late retransmission: answered again by the application (a new transaction) when
+        // stateless, by the transaction from its stored answer otherwise.
+        let _ = drain_transmits(&mut layer);
+        while layer.poll_event().is_some() {}
+        feed(
+            &mut layer,
+            t0 + Duration::from_millis(500),
+            options,
+            peer(TransportKind::Udp),
+        );
+        let new_request = matches!(layer.poll_event(), Some(TxEvent::Request { .. }));
+        assert_eq!(new_request, stateless);
+        assert_eq!(drain_transmits(&mut layer).len(), usize::from(!stateless));
+    }
+}
