@@ -98,7 +98,7 @@ oc_dir=$OUT/opencec
 mkdir -p "$oc_dir"
 {
   printf '[sip]\nlisten = ["udp:127.0.0.1:0"]\ndigest_algorithms = ["MD5"]\n'
-  printf 'rate_limit_per_source = 100000000\nmax_expires = 3600\n'
+  printf 'rate_limit_per_source = 100000000\nmax_expires = 3600\nmax_transactions = 2000000\n'
   printf '[[sip.trunks]]\nname = "bench"\naddress = "127.0.0.1:5060"\n'
   printf 'allow_from = ["127.0.0.1"]\nprobe_interval_s = 0\n'
   for i in $(seq "$USERS"); do
