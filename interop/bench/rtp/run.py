@@ -8,7 +8,9 @@ then N stepped up until loss >= 0.1 % or p99 delay variation >= 1 ms (bounded), 
 Engines run one at a time (alternating per step) so they never compete for the CPU.
 Prints a Markdown table with the ratio ours / rtpengine. Stdlib only.
 
-Usage: interop/bench/rtp/run.py [--quick] [--window S] [--steps 1500,2000,...]
+Usage: interop/bench/rtp/run.py [--window S] [--steps 1500,2000,...] [--baseline DIR]
+
+--baseline DIR also runs DIR/media-host (an older build) as engine "before", side by side.
 """
 
 import argparse
@@ -51,8 +53,18 @@ def build():
     subprocess.run(["cargo", "build", "--release", "-p", "rtpbench"], cwd=ROOT, check=True)
 
 
+NG_BEFORE = "127.0.0.1:2225"
+BASELINE_BIN = None  # --baseline: another build's release dir, run as engine "before"
+
+
 def start_ours():
     return subprocess.Popen([os.path.join(BIN, "media-host"), "--ng", NG_OURS,
+                             "--ports", "40000-59999"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start_before():
+    return subprocess.Popen([os.path.join(BASELINE_BIN, "media-host"), "--ng", NG_BEFORE,
                              "--ports", "40000-59999"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -118,7 +130,13 @@ def main():
                         help="N besides 200 and 1,000 for the capacity search")
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--json", help="also write all results here")
+    parser.add_argument("--baseline", help="release dir of an older media-host build, run "
+                        "side by side as engine 'before' (e.g. to measure a change)")
     args = parser.parse_args()
+    if args.baseline:
+        global BASELINE_BIN
+        BASELINE_BIN = args.baseline
+        ENGINES["before"] = (start_before, NG_BEFORE)
     ensure_rtpengine()
     if not args.no_build:
         build()
@@ -152,11 +170,13 @@ def main():
             r = results[name].get(calls)
             v = None if r is None or r.get(key) is None else r[key] * scale
             vals[name] = v
+        before = f" {fmt(vals['before'], digits)} |" if "before" in ENGINES else ""
         return (f"| {label} | {fmt(vals['ours'], digits)} | {fmt(vals['rtpengine'], digits)} "
-                f"| {ratio(vals['ours'], vals['rtpengine'])} |")
+                f"| {ratio(vals['ours'], vals['rtpengine'])} |{before}")
 
-    lines = ["| metric | ours (media-host) | rtpengine | ours / rtpengine |",
-             "| --- | --- | --- | --- |"]
+    extra = (" before (--baseline) |", " --- |") if "before" in ENGINES else ("", "")
+    lines = ["| metric | ours (media-host) | rtpengine | ours / rtpengine |" + extra[0],
+             "| --- | --- | --- | --- |" + extra[1]]
     for calls in (200, 1000):
         lines.append(row(f"engine CPU per relayed packet, µs ({calls} calls)",
                          "engine_us_per_packet", 2, calls=calls))
@@ -176,10 +196,12 @@ def main():
     lines.append(f"| largest N with < {LOSS_LIMIT_PCT} % loss and p99 delay variation "
                  f"< {JITTER_LIMIT_US} µs (steps {', '.join(map(str, steps))}) | "
                  f"{best['ours']} | {best['rtpengine']} | "
-                 f"{ratio(best['ours'], best['rtpengine'])} |")
+                 f"{ratio(best['ours'], best['rtpengine'])} |"
+                 + (f" {best['before']} |" if "before" in ENGINES else ""))
     lines.append(f"| largest N with < {LOSS_LIMIT_PCT} % loss (jitter ignored) | "
                  f"{best_loss['ours']} | {best_loss['rtpengine']} | "
-                 f"{ratio(best_loss['ours'], best_loss['rtpengine'])} |")
+                 f"{ratio(best_loss['ours'], best_loss['rtpengine'])} |"
+                 + (f" {best_loss['before']} |" if "before" in ENGINES else ""))
     print(f"RTP relay benchmark, {os.cpu_count()} cores, "
           f"{time.strftime('%Y-%m-%d')}, {elapsed:.0f} s")
     print("\n".join(lines))

@@ -31,10 +31,11 @@ pub enum MediaError {
     /// A leg cannot be bridged with itself.
     #[error("cannot bridge media leg {0} with itself")]
     SelfBridge(LegId),
-    /// `MediaEngine::start` was called outside a tokio runtime.
+    /// No longer returned: shards now run on their own threads, so `MediaEngine::start`
+    /// works outside a tokio runtime too. Kept so matches on it still compile.
     #[error("the media engine must be started inside a tokio runtime")]
     NoRuntime,
-    /// The engine's tasks have stopped.
+    /// The engine's shard threads have stopped.
     #[error("the media engine has stopped")]
     Stopped,
     /// A socket operation failed.

@@ -2,9 +2,9 @@
 //! and `sendmmsg` of consecutive datagrams leaving the same socket. nix wraps both
 //! syscalls behind a safe API, so this module needs no `unsafe`.
 //!
-//! nix's preallocated message headers hold raw pointers and are not `Send`, while shard
-//! tasks move between tokio worker threads; so the headers live in thread-locals (built
-//! once per thread) and only the buffers live in the shard.
+//! nix's preallocated message headers hold raw pointers and are not `Send`, while a shard
+//! must be `Send` to be built and run by its runtime; so the headers live in thread-locals
+//! (built once per shard thread) and only the buffers live in the shard.
 
 use std::cell::RefCell;
 use std::io::{self, IoSlice, IoSliceMut};

@@ -1,9 +1,10 @@
 //! Media I/O: RTP/RTCP sockets for the sans-IO legs and bridges of `cec-media`.
 //!
 //! A [`MediaEngine`] owns a [`PortAllocator`] over `media.rtp_ports` and a fixed number of
-//! shard tasks (one per core by default). Each leg lives in one shard, chosen by its id; a
-//! bridge moves the second leg into the first one's shard so both sides of a call are
-//! relayed by one task with no locks. A shard reads only the sockets the reactor reported
+//! shards (one per core by default), each alone on its own OS thread with a current-thread
+//! tokio runtime. Each leg lives in one shard, chosen by its id; a bridge moves the second
+//! leg into the first one's shard so both sides of a call are relayed by one thread with
+//! no locks. A shard reads only the sockets the reactor reported
 //! readable, `recvmmsg` at a time, runs the packets through [`cec_media::Bridge`] (header
 //! rewrite in place), and writes what the far leg queued with `sendmmsg` per socket. The
 //! relay path does not allocate: receive and send buffers are allocated once per shard.
@@ -98,7 +99,7 @@ pub struct MediaConfig {
     pub bind_ip: IpAddr,
     /// Ports for RTP (even) and RTCP (odd), `media.rtp_ports`.
     pub rtp_ports: PortRange,
-    /// Shard tasks; 0 means one per available core.
+    /// Shard threads; 0 means one per available core.
     pub shards: usize,
     /// Capacity of the event channel; events beyond it are dropped and counted.
     pub event_capacity: usize,
@@ -116,6 +117,43 @@ impl Default for MediaConfig {
             socket_buffer: Some(256 * 1024),
         }
     }
+}
+
+/// What a shard thread needs to build its [`Shard`].
+struct ShardParts {
+    index: usize,
+    commands: mpsc::UnboundedReceiver<Command>,
+    peers: Arc<[mpsc::UnboundedSender<Command>]>,
+    events: mpsc::Sender<MediaEvent>,
+    counters: Arc<[ShardCounters]>,
+}
+
+/// Runs one shard on its own OS thread with a current-thread runtime: the thread waits in
+/// its own epoll, and a socket becoming readable wakes the shard on the same thread. On
+/// the shared multi-thread runtime every wake-up could cross threads and wait for
+/// whichever worker held the reactor, which cost CPU and milliseconds of delay variation.
+fn spawn_shard(parts: ShardParts) -> Result<(), MediaError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name(format!("cec-media-{}", parts.index))
+        .spawn(move || {
+            // The shard's sockets and timer register with this thread's reactor.
+            runtime.block_on(async move {
+                let ShardParts {
+                    index,
+                    commands,
+                    peers,
+                    events,
+                    counters,
+                } = parts;
+                Shard::new(index, commands, peers, events, counters)
+                    .run()
+                    .await;
+            });
+        })?;
+    Ok(())
 }
 
 /// Counters over all shards since start.
@@ -166,10 +204,10 @@ impl fmt::Debug for MediaEngine {
 }
 
 impl MediaEngine {
-    /// Spawns the shard tasks on the current tokio runtime; returns the handle and the
-    /// event stream.
+    /// Starts the shard threads (each with its own single-threaded tokio runtime and
+    /// reactor); returns the handle and the event stream. The handle and the stream work
+    /// from any runtime or thread.
     pub fn start(config: MediaConfig) -> Result<(Self, mpsc::Receiver<MediaEvent>), MediaError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| MediaError::NoRuntime)?;
         let count = match config.shards {
             0 => std::thread::available_parallelism().map_or(1, usize::from),
             n => n,
@@ -180,14 +218,20 @@ impl MediaEngine {
         let shards: Arc<[_]> = senders.into();
         let counters: Arc<[ShardCounters]> = (0..count).map(|_| ShardCounters::default()).collect();
         for (index, commands) in receivers.into_iter().enumerate() {
-            let shard = Shard::new(
+            let parts = ShardParts {
                 index,
                 commands,
-                Arc::clone(&shards),
-                event_tx.clone(),
-                Arc::clone(&counters),
-            );
-            runtime.spawn(shard.run());
+                peers: Arc::clone(&shards),
+                events: event_tx.clone(),
+                counters: Arc::clone(&counters),
+            };
+            if let Err(e) = spawn_shard(parts) {
+                // Threads already started stop when their command channels close.
+                for shard in shards.iter() {
+                    let _ = shard.send(Command::Stop);
+                }
+                return Err(e);
+            }
         }
         let ports = PortAllocator::new(config.bind_ip, config.rtp_ports, config.socket_buffer);
         let inner = Inner {

@@ -1,5 +1,6 @@
-//! One shard task: owns a set of legs (alone or bridged in pairs) and their sockets, reads
-//! the sockets the reactor reported ready, relays, and runs the legs' timers.
+//! One shard, the only task on its thread's current-thread runtime: owns a set of legs
+//! (alone or bridged in pairs) and their sockets, reads the sockets the reactor reported
+//! ready, relays, and runs the legs' timers.
 
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
@@ -15,7 +16,7 @@ use cec_media::leg::Channel;
 use cec_media::{End, MediaLeg};
 use cec_sdp::Direction;
 use tokio::io::Interest;
-use tokio::net::UdpSocket as TokioSocket;
+use tokio::io::unix::AsyncFd;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
 
@@ -88,8 +89,28 @@ pub(crate) enum Command {
     Stop,
 }
 
+/// A leg socket registered with the shard's reactor for reading only. `tokio::net`
+/// sockets also register for writability, and on loopback every datagram we send frees its
+/// buffer at once, so each send queued an EPOLLOUT event that the shard then woke up and
+/// walked for nothing (about half of all epoll events in the profile).
+type ReadSocket = AsyncFd<UdpSocket>;
+
+/// Registers `socket` with the current reactor for reading only.
+// tokio 1.54 deprecated the safe constructors because an arbitrary `AsRawFd` type could
+// change or close its descriptor behind the registration. A `std::net::UdpSocket` owns
+// its descriptor and never changes it, and the `AsyncFd` owns the socket until
+// `into_inner`, so the case that made them unsound cannot happen here; the replacement
+// (`register_with_interest`) is `unsafe`, which the workspace forbids.
+#[expect(
+    deprecated,
+    reason = "sound for an owned UdpSocket; the replacement is unsafe"
+)]
+fn read_socket(socket: UdpSocket) -> Option<ReadSocket> {
+    AsyncFd::with_interest(socket, Interest::READABLE).ok()
+}
+
 pub(crate) struct SocketEntry {
-    socket: TokioSocket,
+    socket: ReadSocket,
     waker: Waker,
     unit: usize,
     end: End,
@@ -178,24 +199,18 @@ impl Shard {
         let fd = entry.socket.as_raw_fd();
         for _ in 0..ROUNDS_PER_SOCKET {
             // Pending registers the socket's waker with the reactor.
-            if !matches!(entry.socket.poll_recv_ready(&mut cx), Poll::Ready(Ok(()))) {
+            let Poll::Ready(Ok(mut guard)) = entry.socket.poll_read_ready(&mut cx) else {
                 return false;
-            }
+            };
             let rx = &mut self.rx;
             rx.clear();
-            let read = entry.socket.try_io(Interest::READABLE, || {
-                let count = rx.receive(fd)?;
-                if count < RECV_BATCH {
-                    // Drained: report "would block" so tokio clears the readiness now
-                    // instead of after one more empty read. Its readiness tick tells a
-                    // newer event apart, so data arriving after our read still wakes us.
-                    return Err(std::io::ErrorKind::WouldBlock.into());
-                }
-                Ok(count)
-            });
-            match read {
+            match rx.receive(fd) {
+                // Drained: clear the readiness now instead of after one more empty read.
+                // It is cleared only for the readiness tick we saw, so data arriving after
+                // our read still wakes us.
+                Ok(count) if count < RECV_BATCH => guard.clear_ready(),
                 Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => guard.clear_ready(),
                 // E.g. a reported ICMP error: the next read works again.
                 Err(_) => return true,
             }
@@ -206,7 +221,7 @@ impl Shard {
                         .deliver(now, entry.unit, entry.end, entry.channel, from, data);
                 }
             }
-            // After a drained read the next `poll_recv_ready` registers our waker (or
+            // After a drained read the next `poll_read_ready` registers our waker (or
             // finds data that arrived meanwhile).
         }
         true
@@ -399,8 +414,8 @@ impl Shard {
         ports: PortReservation,
     ) -> Option<LegIo> {
         let (rtp_fd, rtcp_fd) = (rtp.as_raw_fd(), rtcp.as_raw_fd());
-        let rtp = TokioSocket::from_std(rtp).ok()?;
-        let rtcp = TokioSocket::from_std(rtcp).ok()?;
+        let rtp = read_socket(rtp)?;
+        let rtcp = read_socket(rtcp)?;
         let rtp_slot = self.add_socket(rtp, unit, end, Channel::Rtp);
         let rtcp_slot = self.add_socket(rtcp, unit, end, Channel::Rtcp);
         Some(LegIo {
@@ -413,13 +428,7 @@ impl Shard {
         })
     }
 
-    fn add_socket(
-        &mut self,
-        socket: TokioSocket,
-        unit: usize,
-        end: End,
-        channel: Channel,
-    ) -> usize {
+    fn add_socket(&mut self, socket: ReadSocket, unit: usize, end: End, channel: Channel) -> usize {
         let slot = self.free_sockets.pop().unwrap_or(self.sockets.len());
         let entry = SocketEntry {
             socket,
@@ -441,7 +450,7 @@ impl Shard {
     fn deregister(&mut self, slot: usize) -> Option<UdpSocket> {
         let entry = self.sockets.get_mut(slot)?.take()?;
         self.free_sockets.push(slot);
-        entry.socket.into_std().ok()
+        Some(entry.socket.into_inner())
     }
 
     /// Closes a released leg's sockets, then frees its ports.

@@ -29,7 +29,7 @@ struct Args {
     /// RTP port range.
     #[arg(long, default_value = "40000-59999")]
     ports: String,
-    /// Shard tasks (and tokio worker threads); 0 = one per core.
+    /// Media shard threads; 0 = one per core.
     #[arg(long, default_value_t = 0)]
     shards: usize,
 }
@@ -160,8 +160,9 @@ fn main() -> anyhow::Result<()> {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(shards)
+    // The engine runs its shards on threads of its own; this runtime only serves the ng
+    // control socket and drains events.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(serve(args, shards))
