@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use cec_rtp::dtmf::{DEFAULT_PACKET_INTERVAL, DtmfReceiver, DtmfSender, EventPacket};
 use proptest::prelude::*;
 
-#[allow(clippy::disallowed_methods)] // One real Instant as the origin of a virtual timeline.
+/// The origin of a virtual timeline (the simulator's clock reads the real one once).
 fn t0() -> Instant {
-    Instant::now()
+    cec_sim::VirtualClock::start().now()
 }
 
 /// Sends each digit for `press` with `gap` between them; returns per digit the packets with

@@ -105,9 +105,8 @@ mod tests {
 
     use super::*;
 
-    #[allow(clippy::disallowed_methods)] // One real Instant as the origin of a virtual timeline.
     fn base() -> Instant {
-        Instant::now()
+        cec_sim::VirtualClock::start().now()
     }
 
     #[test]

@@ -33,10 +33,9 @@ pub use transaction::{TimerName, TransactionId, TransactionLayer, TxError, TxEve
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    /// One real `Instant` as the origin of a test's virtual timeline (the crate bans
-    /// `Instant::now` outside tests; a test needs one base value to add durations to).
-    #[allow(clippy::disallowed_methods)]
+    /// The origin of a test's virtual timeline, from the simulator's clock (the one place
+    /// in the workspace that reads the real clock for tests).
     pub(crate) fn base_instant() -> std::time::Instant {
-        std::time::Instant::now()
+        cec_sim::VirtualClock::start().now()
     }
 }

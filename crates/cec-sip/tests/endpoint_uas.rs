@@ -10,9 +10,9 @@ use bytes::Bytes;
 use cec_sip::{Endpoint, EndpointConfig, Event, Peer, TransportKind};
 use cec_sip_msg::{HeaderName, Message, parse_datagram};
 
-#[allow(clippy::disallowed_methods)] // one real origin for the virtual timeline
+/// The origin of the virtual timeline (the simulator's clock reads the real one once).
 fn t0() -> Instant {
-    Instant::now()
+    cec_sim::VirtualClock::start().now()
 }
 
 fn endpoint() -> Endpoint {

@@ -39,9 +39,8 @@ pub fn lacks_tone(samples: &[i16], freq: f64) -> bool {
 }
 
 /// An arbitrary origin for simulated time (only differences matter).
-#[allow(clippy::disallowed_methods)]
 pub fn origin() -> std::time::Instant {
-    std::time::Instant::now()
+    cec_sim::VirtualClock::start().now()
 }
 
 /// Milliseconds after `origin`.

@@ -2,9 +2,9 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
-#[allow(clippy::disallowed_methods)] // One real Instant as the origin of a virtual timeline.
+/// The origin of a virtual timeline (the simulator's clock reads the real one once).
 fn t0() -> Instant {
-    Instant::now()
+    cec_sim::VirtualClock::start().now()
 }
 
 const MS: Duration = Duration::from_millis(1);

@@ -12,11 +12,10 @@ pub const REALM: &str = "pbx.example.com";
 pub const USER: &str = "1001";
 pub const PASSWORD: &str = "s3cret-pass";
 
-/// The one real `Instant` of a test: the crate bans `Instant::now` (time is an argument),
-/// so tests take a base once and build a virtual timeline by adding durations to it.
-#[allow(clippy::disallowed_methods)]
+/// The origin of a test's virtual timeline (the crate bans `Instant::now`: time is an
+/// argument); the simulator's clock is the one place that reads the real clock.
 pub fn base_instant() -> Instant {
-    Instant::now()
+    cec_sim::VirtualClock::start().now()
 }
 
 /// Parses a request built from a start line, extra header lines and a body.
