@@ -16,6 +16,7 @@
 pub mod dialog;
 pub mod endpoint;
 mod peer;
+pub mod random;
 pub mod resolve;
 pub mod supervision;
 pub mod timer;

@@ -129,7 +129,12 @@ async fn start_sip(config: &Config, users: Users) -> anyhow::Result<RunningSip> 
         max_server_transactions: sip.max_transactions,
         ..EndpointConfig::default()
     };
-    let endpoint = Endpoint::new(endpoint_config, SplitMix64::from_os());
+    let endpoint = Endpoint::new(
+        endpoint_config,
+        // Seeded from the OS: tags and branches need uniqueness and unpredictability to
+        // outsiders, not a system call per message.
+        cec_sip::random::splitmix64(random_u64()),
+    );
     let advertised = sip.public_address.parse().ok();
     let driver = SipDriver::new(endpoint, service, &transports, inbound, advertised);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -157,25 +162,6 @@ fn random_u64() -> u64 {
     // getrandom only fails on platforms without an entropy source, which we do not run on.
     let _ = getrandom::getrandom(&mut bytes);
     u64::from_le_bytes(bytes)
-}
-
-/// SplitMix64 seeded from the OS: tags and branches need uniqueness and unpredictability
-/// to outsiders, not a syscall per message.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn from_os() -> impl FnMut() -> u64 + Send + 'static {
-        let mut state = SplitMix64(random_u64());
-        move || state.next()
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }
 
 /// SIGINT (Ctrl-C) and SIGTERM (service managers, `kill`), registered at once.

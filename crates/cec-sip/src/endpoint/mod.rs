@@ -48,6 +48,10 @@ pub const ALLOWED_METHODS: &[Method] = &[
     Method::Subscribe,
 ];
 
+/// The Allow header value: [`ALLOWED_METHODS`] joined (a constant, so OPTIONS answers and
+/// INVITEs do not rebuild it).
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, PRACK, UPDATE, INFO, MESSAGE, REFER, NOTIFY, SUBSCRIBE";
+
 /// Extensions we support (Supported header, 420 decisions).
 pub const SUPPORTED_EXTENSIONS: &[&str] = &["100rel", "timer", "replaces", "norefersub"];
 
@@ -629,17 +633,13 @@ fn to_tag_for(request: &Message, tx: TransactionId) -> Vec<u8> {
 }
 
 fn add_capabilities(response: &mut Message) {
-    let allow: Vec<String> = ALLOWED_METHODS
-        .iter()
-        .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
-        .collect();
-    response.push(HeaderName::Allow, allow.join(", ").as_bytes());
+    response.push(HeaderName::Allow, ALLOW.as_bytes());
     response.push(HeaderName::Accept, b"application/sdp");
-    response.push(
-        HeaderName::Supported,
-        SUPPORTED_EXTENSIONS.join(", ").as_bytes(),
-    );
+    response.push(HeaderName::Supported, SUPPORTED.as_bytes());
 }
+
+/// The Supported header value: [`SUPPORTED_EXTENSIONS`] joined.
+const SUPPORTED: &str = "100rel, timer, replaces, norefersub";
 
 fn unsupported_requirements(request: &Message) -> Vec<String> {
     request
@@ -653,4 +653,17 @@ fn unsupported_requirements(request: &Message) -> Vec<String> {
                 .any(|supported| supported.eq_ignore_ascii_case(token))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod header_constants {
+    #[test]
+    fn allow_and_supported_list_exactly_the_methods_and_extensions() {
+        let methods: Vec<String> = super::ALLOWED_METHODS
+            .iter()
+            .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+            .collect();
+        assert_eq!(super::ALLOW, methods.join(", "));
+        assert_eq!(super::SUPPORTED, super::SUPPORTED_EXTENSIONS.join(", "));
+    }
 }

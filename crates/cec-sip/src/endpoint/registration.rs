@@ -86,15 +86,8 @@ impl Endpoint {
         self.next_registration += 1;
         let id = RegistrationId(self.next_registration);
         let client = spec.credentials.clone().map(|credentials| {
-            let mut state = (self.random)();
-            DigestClient::new(credentials, move || {
-                // SplitMix64 stream seeded from the endpoint's generator (cnonces).
-                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                let mut z = state;
-                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                z ^ (z >> 31)
-            })
+            // cnonces from a stream seeded by the endpoint's generator.
+            DigestClient::new(credentials, crate::random::splitmix64((self.random)()))
         });
         let registration = Registration {
             expires: spec.expires,

@@ -87,15 +87,7 @@ impl Endpoint {
             supported.insert(0, "100rel");
         }
         request.push(HeaderName::Supported, supported.join(", ").as_bytes());
-        request.push(
-            HeaderName::Allow,
-            super::ALLOWED_METHODS
-                .iter()
-                .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
-                .collect::<Vec<_>>()
-                .join(", ")
-                .as_bytes(),
-        );
+        request.push(HeaderName::Allow, super::ALLOW.as_bytes());
         if let Some(se) = invite.session_expires {
             request.push(
                 HeaderName::SessionExpires,
@@ -115,11 +107,10 @@ impl Endpoint {
             .transactions
             .send_request(now, request.clone(), invite.destination)?;
         if let Some(credentials) = invite.credentials {
-            let mut state = (self.random)();
-            let client = cec_sip_auth::DigestClient::new(credentials, move || {
-                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                state ^ (state >> 29)
-            });
+            let client = cec_sip_auth::DigestClient::new(
+                credentials,
+                crate::random::splitmix64((self.random)()),
+            );
             self.invite_auth.insert(tx, client);
         }
         self.client_invites.insert(
