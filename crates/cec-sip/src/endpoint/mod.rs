@@ -328,11 +328,7 @@ impl Endpoint {
         match error_response(raw, error, tag.as_bytes(), &self.config.product) {
             Some(response) => {
                 self.stats.rejected_malformed += 1;
-                let to = source.response_destination(response.top_via().ok().as_ref());
-                self.transmits.push_back(Transmit {
-                    to,
-                    bytes: response.to_bytes(),
-                });
+                self.send_stateless(&response, source);
             }
             None => self.stats.dropped_malformed += 1,
         }
@@ -499,7 +495,12 @@ impl Endpoint {
             HeaderName::Server,
             self.config.product.as_bytes(),
         ));
-        let to = source.response_destination(request.top_via().ok().as_ref());
+        self.send_stateless(&response, source);
+    }
+
+    /// Sends a response outside any transaction, to where its top Via says (RFC 3261 §18.2.2).
+    fn send_stateless(&mut self, response: &Message, source: Peer) {
+        let to = source.response_destination(response.top_via().ok().as_ref());
         self.transmits.push_back(Transmit {
             to,
             bytes: response.to_bytes(),
