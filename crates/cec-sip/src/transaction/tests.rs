@@ -52,6 +52,29 @@ fn new_server_tx(
     }
 }
 
+/// Answers server transaction `tx` with `code` (To tag `t`).
+fn respond_with(
+    layer: &mut TransactionLayer,
+    now: Instant,
+    tx: TransactionId,
+    code: u16,
+    reason: &str,
+) {
+    let response = Message::response_to(
+        layer.server_request(tx).unwrap(),
+        code,
+        reason.to_string(),
+        Some(b"t"),
+    )
+    .unwrap();
+    layer.respond(now, tx, &response).unwrap();
+}
+
+/// The names of the timers armed for `tx`, earliest first.
+fn timer_names(layer: &TransactionLayer, tx: TransactionId) -> Vec<TimerName> {
+    layer.timers_of(tx).iter().map(|(_, n)| *n).collect()
+}
+
 /// Runs the clock forward to `until`, firing timers at their exact deadlines; returns the
 /// times at which something was transmitted.
 fn run_until(layer: &mut TransactionLayer, until: Instant) -> Vec<Instant> {
@@ -115,14 +138,7 @@ fn invite_server_retransmits_final_with_timer_g_until_ack_then_timer_i() {
         request("INVITE", "z9hG4bKg"),
         peer(TransportKind::Udp),
     );
-    let busy = Message::response_to(
-        layer.server_request(tx).unwrap(),
-        486,
-        "Busy Here",
-        Some(b"t"),
-    )
-    .unwrap();
-    layer.respond(t0, tx, &busy).unwrap();
+    respond_with(&mut layer, t0, tx, 486, "Busy Here");
     assert_eq!(drain_transmits(&mut layer).len(), 1);
     // G fires at 0.5, 1.5, 3.5, 7.5, 11.5 s (interval doubles up to T2 = 4 s).
     let sent = run_until(&mut layer, t0 + Duration::from_millis(11_600));
@@ -135,14 +151,7 @@ fn invite_server_retransmits_final_with_timer_g_until_ack_then_timer_i() {
         ack,
         peer(TransportKind::Udp),
     );
-    assert_eq!(
-        layer
-            .timers_of(tx)
-            .iter()
-            .map(|(_, n)| *n)
-            .collect::<Vec<_>>(),
-        vec![TimerName::I]
-    );
+    assert_eq!(timer_names(&layer, tx), vec![TimerName::I]);
     let sent = run_until(&mut layer, t0 + Duration::from_secs(20));
     assert!(sent.is_empty());
     assert!(layer.is_empty());
@@ -158,14 +167,7 @@ fn invite_server_without_ack_times_out_with_timer_h() {
         request("INVITE", "z9hG4bKh"),
         peer(TransportKind::Udp),
     );
-    let busy = Message::response_to(
-        layer.server_request(tx).unwrap(),
-        480,
-        "Temporarily Unavailable",
-        Some(b"t"),
-    )
-    .unwrap();
-    layer.respond(t0, tx, &busy).unwrap();
+    respond_with(&mut layer, t0, tx, 480, "Temporarily Unavailable");
     let _ = drain_transmits(&mut layer);
     let sent = run_until(&mut layer, t0 + Duration::from_secs(40));
     // 0.5, 1.5, 3.5, 7.5, then every 4 s up to 31.5 s; H fires at 32 s.
@@ -185,23 +187,9 @@ fn reliable_transports_never_retransmit() {
         request("INVITE", "z9hG4bKtcp"),
         peer(TransportKind::Tcp),
     );
-    let busy = Message::response_to(
-        layer.server_request(tx).unwrap(),
-        486,
-        "Busy Here",
-        Some(b"t"),
-    )
-    .unwrap();
-    layer.respond(t0, tx, &busy).unwrap();
+    respond_with(&mut layer, t0, tx, 486, "Busy Here");
     let _ = drain_transmits(&mut layer);
-    assert_eq!(
-        layer
-            .timers_of(tx)
-            .iter()
-            .map(|(_, n)| *n)
-            .collect::<Vec<_>>(),
-        vec![TimerName::H]
-    );
+    assert_eq!(timer_names(&layer, tx), vec![TimerName::H]);
 
     let client = layer
         .send_request(
@@ -210,14 +198,7 @@ fn reliable_transports_never_retransmit() {
             peer(TransportKind::Tcp),
         )
         .unwrap();
-    assert_eq!(
-        layer
-            .timers_of(client)
-            .iter()
-            .map(|(_, n)| *n)
-            .collect::<Vec<_>>(),
-        vec![TimerName::F]
-    );
+    assert_eq!(timer_names(&layer, client), vec![TimerName::F]);
 }
 
 #[test]
@@ -268,14 +249,7 @@ fn non_invite_client_completes_on_final_and_absorbs_retransmissions() {
     assert!(
         matches!(&events[0], TxEvent::Response { tx: t, response, .. } if *t == tx && response.status() == Some(200))
     );
-    assert_eq!(
-        layer
-            .timers_of(tx)
-            .iter()
-            .map(|(_, n)| *n)
-            .collect::<Vec<_>>(),
-        vec![TimerName::K]
-    );
+    assert_eq!(timer_names(&layer, tx), vec![TimerName::K]);
 }
 
 #[test]
@@ -325,14 +299,7 @@ fn invite_client_acks_a_non_2xx_and_re_acks_its_retransmission() {
         1,
         "the TU sees the 486 once"
     );
-    assert_eq!(
-        layer
-            .timers_of(tx)
-            .iter()
-            .map(|(_, n)| *n)
-            .collect::<Vec<_>>(),
-        vec![TimerName::D]
-    );
+    assert_eq!(timer_names(&layer, tx), vec![TimerName::D]);
 }
 
 #[test]
@@ -365,14 +332,7 @@ fn invite_client_passes_2xx_retransmissions_up_in_accepted_state() {
         .filter(|e| matches!(e, TxEvent::Response { .. }))
         .count();
     assert_eq!(responses, 2);
-    assert_eq!(
-        layer
-            .timers_of(tx)
-            .iter()
-            .map(|(_, n)| *n)
-            .collect::<Vec<_>>(),
-        vec![TimerName::M]
-    );
+    assert_eq!(timer_names(&layer, tx), vec![TimerName::M]);
 }
 
 #[test]
