@@ -40,6 +40,7 @@ pub mod prompt;
 pub mod quality;
 pub mod recorder;
 pub mod tone;
+pub mod wav_import;
 
 pub use bridge::{Bridge, End, Forwarded};
 pub use frame::{FRAME_DURATION, FRAME_SAMPLES, Frame, SAMPLE_RATE, SILENCE};

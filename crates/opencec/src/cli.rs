@@ -19,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Run SIP, media, the HTTP API and web pages in one process.
     Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(ConfigArgs),
     /// Validate the configuration file and exit (non-zero with the field and reason on error).
     CheckConfig(ConfigArgs),
 }

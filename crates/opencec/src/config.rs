@@ -544,7 +544,7 @@ pub fn parse_port_range(spec: &str) -> Result<(u16, u16), String> {
     Ok((first, last))
 }
 
-fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             format!("{}://***{}", &url[..scheme_end], &url[at..])

@@ -7,6 +7,7 @@ mod config;
 mod demo;
 mod serve;
 mod sip_service;
+mod store_setup;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -15,6 +16,18 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(&args),
+        Command::Migrate(args) => {
+            let config = config::Config::load(args.config.as_deref())?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let store = store_setup::open(&config, std::path::Path::new("./data")).await?;
+                println!("migrations applied ({:?})", store.backend());
+                store.close().await;
+                anyhow::Ok(())
+            })
+        }
         Command::CheckConfig(args) => {
             let config = config::Config::load(args.config.as_deref())?;
             println!("configuration is valid");

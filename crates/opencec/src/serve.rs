@@ -41,9 +41,19 @@ async fn serve(config: Config, args: &ServeArgs) -> anyhow::Result<()> {
         "opencec starting"
     );
     let mut config = config;
+    let store = crate::store_setup::open(&config, &args.data_dir).await?;
+    info!(backend = ?store.backend(), "database ready");
+    crate::store_setup::bootstrap_admin_key(&store, &args.data_dir).await?;
     let mut users = Users::from_config(&config.sip);
     if args.demo {
         let credentials = demo::load_or_create(&args.data_dir, random_u64)?;
+        let credentials = demo::seed(&store, &args.data_dir, credentials).await?;
+        info!(
+            tenant = "demo",
+            access_key = credentials.access_key.as_deref().unwrap_or_default(),
+            secret = credentials.secret.as_deref().unwrap_or_default(),
+            "demo tenant API key"
+        );
         for agent in &credentials.agents {
             // MD5 for the demo phones: the softphone a newcomer most likely has at hand
             // (Debian 12's baresip, libre 1.1) cannot answer when SHA-256 is offered too.
@@ -58,9 +68,12 @@ async fn serve(config: Config, args: &ServeArgs) -> anyhow::Result<()> {
         if !config.sip.trunks.iter().any(|t| t.name == "demo-trunk") {
             config.sip.trunks.push(demo::demo_trunk());
         }
+        for agent in &credentials.agents {
+            info!(work_no = %agent.work_no, password = %agent.password, "demo agent web sign-in");
+        }
         info!(
             file = %args.data_dir.join("demo-credentials.json").display(),
-            "demo tenant credentials (the API key arrives with storage)"
+            "demo tenant credentials"
         );
     }
     info!(
@@ -68,12 +81,51 @@ async fn serve(config: Config, args: &ServeArgs) -> anyhow::Result<()> {
         trunks = config.sip.trunks.len(),
         "SIP accounts loaded"
     );
+    let api_state = cec_api::ApiState::new(store.clone(), cec_api::Registry::new()).await?;
+    let http = start_http(&config, api_state.clone()).await?;
     let sip = start_sip(&config, users).await?;
+    api_state.set_sip_ready();
     info!("ready; press Ctrl-C to stop");
     shutdown.recv().await;
     info!("shutdown requested, stopping");
     sip.stop().await;
+    http.stop().await;
+    store.close().await;
     Ok(())
+}
+
+/// The running HTTP API.
+struct RunningHttp {
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl RunningHttp {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        // In-flight requests get a moment to finish; long polls do not hold shutdown up.
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
+    }
+}
+
+async fn start_http(config: &Config, state: cec_api::ApiState) -> anyhow::Result<RunningHttp> {
+    let listener = tokio::net::TcpListener::bind(&config.http.listen)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
+    info!(addr = %listener.local_addr()?, "HTTP listening");
+    let app = cec_api::router(state);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+        if let Err(err) = result {
+            tracing::error!(%err, "HTTP server failed");
+        }
+    });
+    Ok(RunningHttp { stop, server })
 }
 
 /// The running SIP side.

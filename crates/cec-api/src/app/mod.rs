@@ -1,0 +1,125 @@
+//! The REST application: shared state, the route table (each route registered together with
+//! its OpenAPI description, so the document cannot miss a route), and the router.
+
+mod auth;
+mod errors;
+mod extras;
+mod health;
+mod openapi;
+mod resources;
+mod tenants;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::MethodRouter;
+use cec_store::Store;
+
+use crate::{Registry, TokenSigner};
+
+pub use openapi::{RouteDoc, openapi_document};
+pub use tenants::parse_config_document;
+
+/// Lifetime of bearer tokens.
+pub const TOKEN_TTL_MS: i64 = 3_600_000;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// Configuration storage.
+    pub store: Store,
+    /// Signs and verifies bearer tokens.
+    pub signer: Arc<TokenSigner>,
+    /// Prometheus metrics.
+    pub metrics: Registry,
+    /// Set once SIP listens (for `/readyz`).
+    pub sip_ready: Arc<AtomicBool>,
+    /// The OpenAPI document, built once.
+    pub openapi: Arc<serde_json::Value>,
+}
+
+impl FromRef<ApiState> for Arc<TokenSigner> {
+    fn from_ref(state: &ApiState) -> Self {
+        state.signer.clone()
+    }
+}
+
+impl FromRef<ApiState> for Registry {
+    fn from_ref(state: &ApiState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+impl ApiState {
+    /// State over a store; the token key comes from the store so every node shares it.
+    pub async fn new(store: Store, metrics: Registry) -> Result<ApiState, cec_store::StoreError> {
+        let key = store.token_signing_key().await?;
+        Ok(ApiState {
+            store,
+            signer: Arc::new(TokenSigner::new(key)),
+            metrics,
+            sip_ready: Arc::new(AtomicBool::new(false)),
+            openapi: Arc::new(openapi_document(&route_table().1)),
+        })
+    }
+
+    /// Marks SIP as listening.
+    pub fn set_sip_ready(&self) {
+        self.sip_ready.store(true, Ordering::Release);
+    }
+}
+
+/// Collects routes and their documentation side by side.
+pub(crate) struct Routes {
+    router: Router<ApiState>,
+    docs: Vec<RouteDoc>,
+}
+
+impl Routes {
+    fn new() -> Routes {
+        Routes {
+            router: Router::new(),
+            docs: Vec::new(),
+        }
+    }
+
+    /// Adds one method on one path with its documentation.
+    pub(crate) fn add(
+        mut self,
+        path: &str,
+        handler: MethodRouter<ApiState>,
+        doc: RouteDoc,
+    ) -> Routes {
+        self.router = self.router.route(path, handler);
+        self.docs.push(doc.at(path));
+        self
+    }
+}
+
+/// Every route of the API and its documentation.
+pub fn route_table() -> (Router<ApiState>, Vec<RouteDoc>) {
+    let routes = Routes::new();
+    let routes = health::routes(routes);
+    let routes = auth::routes(routes);
+    let routes = tenants::routes(routes);
+    let routes = resources::routes(routes);
+    let routes = extras::routes(routes);
+    (routes.router, routes.docs)
+}
+
+/// The complete router: API routes, metrics middleware, problem errors for everything else.
+pub fn router(state: ApiState) -> Router {
+    let (routes, _) = route_table();
+    routes
+        .fallback(crate::fallback)
+        .layer(axum::middleware::map_response(
+            crate::plain_errors_to_problems,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::track_http,
+        ))
+        .with_state(state)
+}
