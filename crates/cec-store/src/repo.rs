@@ -13,11 +13,15 @@ use crate::{Actor, Store, StoreError};
 
 const SELECT_COLUMNS: &str = "id, version, created_ms, updated_ms, body, natural_key";
 
-pub(crate) fn decode<R: Resource>(row: &AnyRow) -> Result<Stored<R>, StoreError> {
+/// Decodes a row with `id, version, created_ms, updated_ms, body` into a stored object.
+pub(crate) fn decode_row<T: serde::de::DeserializeOwned>(
+    row: &AnyRow,
+    kind: &'static str,
+) -> Result<Stored<T>, StoreError> {
     let id: String = row.try_get("id")?;
     let body: String = row.try_get("body")?;
-    let spec = serde_json::from_str::<R>(&body).map_err(|e| StoreError::Corrupt {
-        kind: R::KIND.as_str(),
+    let spec = serde_json::from_str::<T>(&body).map_err(|e| StoreError::Corrupt {
+        kind,
         id: id.clone(),
         reason: e.to_string(),
     })?;
@@ -28,6 +32,10 @@ pub(crate) fn decode<R: Resource>(row: &AnyRow) -> Result<Stored<R>, StoreError>
         updated_ms: row.try_get("updated_ms")?,
         spec,
     })
+}
+
+pub(crate) fn decode<R: Resource>(row: &AnyRow) -> Result<Stored<R>, StoreError> {
+    decode_row(row, R::KIND.as_str())
 }
 
 fn to_body<R: Resource>(spec: &R) -> Result<String, StoreError> {
@@ -240,18 +248,8 @@ impl Store {
         tenant_id: &str,
         key: &str,
     ) -> Result<Stored<R>, StoreError> {
-        let sql = format!(
-            "SELECT {SELECT_COLUMNS} FROM resources WHERE tenant_id = $1 AND kind = $2 \
-             AND (id = $3 OR natural_key = $3) LIMIT 1"
-        );
-        let row = sqlx::query(&sql)
-            .bind(tenant_id)
-            .bind(R::KIND.as_str())
-            .bind(key)
-            .fetch_optional(&self.pools.read)
-            .await?
-            .ok_or_else(|| not_found(R::KIND, key))?;
-        decode(&row)
+        self.get_where::<R>(tenant_id, "(id = $3 OR natural_key = $3)", key)
+            .await
     }
 
     /// Reads one object by its second unique key (an agent's SIP user).
@@ -260,16 +258,27 @@ impl Store {
         tenant_id: &str,
         alt_key: &str,
     ) -> Result<Stored<R>, StoreError> {
+        self.get_where::<R>(tenant_id, "alt_key = $3", alt_key)
+            .await
+    }
+
+    async fn get_where<R: Resource>(
+        &self,
+        tenant_id: &str,
+        condition: &str,
+        key: &str,
+    ) -> Result<Stored<R>, StoreError> {
         let sql = format!(
-            "SELECT {SELECT_COLUMNS} FROM resources WHERE tenant_id = $1 AND kind = $2 AND alt_key = $3"
+            "SELECT {SELECT_COLUMNS} FROM resources WHERE tenant_id = $1 AND kind = $2 \
+             AND {condition} LIMIT 1"
         );
         let row = sqlx::query(&sql)
             .bind(tenant_id)
             .bind(R::KIND.as_str())
-            .bind(alt_key)
+            .bind(key)
             .fetch_optional(&self.pools.read)
             .await?
-            .ok_or_else(|| not_found(R::KIND, alt_key))?;
+            .ok_or_else(|| not_found(R::KIND, key))?;
         decode(&row)
     }
 

@@ -1,6 +1,5 @@
 //! Tenants (tenant spaces): the top of the model; every other object belongs to one.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::{Action, write_audit};
@@ -11,20 +10,18 @@ use crate::resource::{Listing, Page, Stored};
 use crate::{Actor, Store, StoreError};
 
 fn decode(row: &AnyRow) -> Result<Stored<TenantSpec>, StoreError> {
-    let id: String = row.try_get("id")?;
-    let body: String = row.try_get("body")?;
-    let spec = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
-        kind: "tenant",
-        id: id.clone(),
-        reason: e.to_string(),
-    })?;
-    Ok(Stored {
-        id,
-        version: row.try_get("version")?,
-        created_ms: row.try_get("created_ms")?,
-        updated_ms: row.try_get("updated_ms")?,
-        spec,
-    })
+    crate::repo::decode_row(row, "tenant")
+}
+
+fn duplicate_or(err: sqlx::Error, name: &str) -> StoreError {
+    if crate::db::is_unique_violation(&err) {
+        StoreError::Duplicate {
+            kind: "tenant",
+            key: name.to_owned(),
+        }
+    } else {
+        StoreError::Database(err)
+    }
 }
 
 fn body_of(spec: &TenantSpec) -> String {
@@ -65,16 +62,7 @@ impl Store {
         .bind(&body)
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if crate::db::is_unique_violation(&e) {
-                StoreError::Duplicate {
-                    kind: "tenant",
-                    key: stored.spec.name.clone(),
-                }
-            } else {
-                StoreError::Database(e)
-            }
-        })?;
+        .map_err(|e| duplicate_or(e, &stored.spec.name))?;
         write_audit(
             &mut tx,
             Some(&stored.id),
@@ -157,16 +145,7 @@ impl Store {
         .bind(current.version)
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if crate::db::is_unique_violation(&e) {
-                StoreError::Duplicate {
-                    kind: "tenant",
-                    key: spec.name.clone(),
-                }
-            } else {
-                StoreError::Database(e)
-            }
-        })?;
+        .map_err(|e| duplicate_or(e, &spec.name))?;
         if result.rows_affected() != 1 {
             return Err(StoreError::VersionMismatch {
                 expected: expected_version.unwrap_or(current.version),

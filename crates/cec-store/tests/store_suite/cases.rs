@@ -445,37 +445,31 @@ pub async fn secrets_never_in_bodies(f: &Fixture) {
     );
 }
 
+/// The fields an `Invalid` error names; panics on any other outcome.
+fn invalid_fields<T: std::fmt::Debug>(result: Result<T, StoreError>) -> Vec<String> {
+    match result {
+        Err(StoreError::Invalid(errors)) => errors.into_iter().map(|e| e.field).collect(),
+        other => panic!("expected invalid input, got {other:?}"),
+    }
+}
+
 pub async fn validation_names_fields(f: &Fixture) {
     let store = f.open().await;
     let t = tenant(&store, "valid").await.id;
     let spec: AgentSpec = from_json(json!({
         "work_no": "12ab", "name": "", "skills": [{"queue": "x", "weight": 0}], "password": "weak"
     }));
-    match store.create(&admin(), &t, spec).await {
-        Err(StoreError::Invalid(errors)) => {
-            let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-            assert_eq!(
-                fields,
-                ["work_no", "name", "skills[0].weight", "password"],
-                "{errors:?}"
-            );
-        }
-        other => panic!("expected invalid input, got {other:?}"),
-    }
+    assert_eq!(
+        invalid_fields(store.create(&admin(), &t, spec).await),
+        ["work_no", "name", "skills[0].weight", "password"]
+    );
     let bad_trunk: TrunkSpec = from_json(
         json!({"name": "t", "addresses": [], "probe_interval_s": 2, "allowed_sources": ["10.0.0.0/33"]}),
     );
-    match store.create(&admin(), &t, bad_trunk).await {
-        Err(StoreError::Invalid(errors)) => {
-            let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-            assert_eq!(
-                fields,
-                ["addresses", "allowed_sources[0]", "probe_interval_s"],
-                "{errors:?}"
-            );
-        }
-        other => panic!("expected invalid input, got {other:?}"),
-    }
+    assert_eq!(
+        invalid_fields(store.create(&admin(), &t, bad_trunk).await),
+        ["addresses", "allowed_sources[0]", "probe_interval_s"]
+    );
     let bad_code: ReasonCodeSpec = from_json(json!({"kind": "busy", "code": 100, "name": "Lunch"}));
     assert!(
         matches!(store.create(&admin(), &t, bad_code).await, Err(StoreError::Invalid(e)) if e[0].field == "code")
@@ -483,13 +477,10 @@ pub async fn validation_names_fields(f: &Fixture) {
     let bad_calendar: CalendarSpec = from_json(
         json!({"name": "c", "weekly": [{"day": "mon", "open": "18:00", "close": "09:00"}], "holidays": [{"date": "2026-02-30"}]}),
     );
-    match store.create(&admin(), &t, bad_calendar).await {
-        Err(StoreError::Invalid(errors)) => {
-            let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-            assert_eq!(fields, ["weekly[0].close", "holidays[0].date"]);
-        }
-        other => panic!("expected invalid input, got {other:?}"),
-    }
+    assert_eq!(
+        invalid_fields(store.create(&admin(), &t, bad_calendar).await),
+        ["weekly[0].close", "holidays[0].date"]
+    );
 }
 
 pub async fn audit_log_records_changes(f: &Fixture) {
@@ -742,17 +733,15 @@ pub async fn config_apply_rejects_bad_references(f: &Fixture) {
     let mut doc = full_config();
     doc.agents[0].skills[1].queue = "nowhere".into();
     doc.trunks.push(doc.trunks[0].clone());
-    match store.apply_config(&admin(), &t, doc).await {
-        Err(StoreError::Invalid(errors)) => {
-            let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-            assert!(fields.contains(&"agents[0].skills[1].queue"), "{errors:?}");
-            assert!(
-                fields.iter().any(|f| f.starts_with("trunks[1]")),
-                "{errors:?}"
-            );
-        }
-        other => panic!("expected invalid document, got {other:?}"),
-    }
+    let fields = invalid_fields(store.apply_config(&admin(), &t, doc).await);
+    assert!(
+        fields.iter().any(|f| f == "agents[0].skills[1].queue"),
+        "{fields:?}"
+    );
+    assert!(
+        fields.iter().any(|f| f.starts_with("trunks[1]")),
+        "{fields:?}"
+    );
     assert!(
         store
             .list::<TrunkSpec>(&t, &Page::default())

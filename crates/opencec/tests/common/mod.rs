@@ -38,13 +38,26 @@ pub struct Server {
     pub udp: Option<SocketAddr>,
     pub tcp: Option<SocketAddr>,
     pub tls: Option<SocketAddr>,
+    /// The REST API's address, from the `HTTP listening addr=…` log line.
+    pub http: Option<SocketAddr>,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
     /// Starts the binary with `config` (TOML) in a new temp dir and waits for "ready".
     pub fn start(tag: &str, config: &str, extra_args: &[&str]) -> Server {
-        let dir = temp_dir(tag);
+        Server::start_in(temp_dir(tag), config, extra_args, &[])
+    }
+
+    /// Starts the binary in `dir`, keeping what is there (`dir/data` survives a restart),
+    /// with extra environment variables (e.g. `OPENCEC_DATABASE__URL`), and waits for "ready".
+    pub fn start_in(
+        dir: PathBuf,
+        config: &str,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        std::fs::create_dir_all(&dir).expect("server dir");
         let config_path = dir.join("opencec.toml");
         std::fs::write(&config_path, config).expect("write config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_opencec"))
@@ -56,6 +69,7 @@ impl Server {
             .args(extra_args)
             .env("OPENCEC_HTTP__LISTEN", "127.0.0.1:0")
             .env("OPENCEC_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -79,19 +93,24 @@ impl Server {
             udp: None,
             tcp: None,
             tls: None,
+            http: None,
             log,
         };
         if ready_rx.recv_timeout(Duration::from_secs(30)).is_err() {
             panic!("opencec did not become ready:\n{}", server.log_text());
         }
         for line in server.log_lines() {
-            if !line.contains("SIP listening") {
-                continue;
-            }
             let addr = line
                 .split_whitespace()
                 .find_map(|w| w.strip_prefix("addr="))
                 .and_then(|a| a.parse::<SocketAddr>().ok());
+            if line.contains("HTTP listening") {
+                server.http = addr;
+                continue;
+            }
+            if !line.contains("SIP listening") {
+                continue;
+            }
             if line.contains("transport=UDP") {
                 server.udp = addr;
             } else if line.contains("transport=TCP") {
