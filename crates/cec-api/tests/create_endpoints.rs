@@ -6,13 +6,9 @@
 
 use std::sync::OnceLock;
 
-use axum::body::{Body, to_bytes};
-use axum::http::{Request, header};
-use cec_api::{ApiState, Claims, PrincipalKind, Registry, Role};
-use cec_store::{Actor, Store, StoreOptions};
+use cec_store::Actor;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
-use tower::ServiceExt;
 
 fn bases() -> Vec<(&'static str, Value)> {
     vec![
@@ -85,10 +81,12 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+mod store_fixture;
+use store_fixture::StoreFixture;
+
 struct Fixture {
     runtime: tokio::runtime::Runtime,
-    state: ApiState,
-    token: String,
+    api: StoreFixture,
 }
 
 fn fixture() -> &'static Fixture {
@@ -99,75 +97,38 @@ fn fixture() -> &'static Fixture {
             .enable_all()
             .build()
             .unwrap();
-        let dir = std::env::temp_dir().join(format!("cec-api-create-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let state = runtime.block_on(async {
-            let options = StoreOptions {
-                url: format!("sqlite://{}/db.sqlite", dir.display()),
-                sip_realm: "opencec".into(),
-                data_dir: dir.clone(),
-                max_connections: 4,
-            };
-            let store = Store::open(&options).await.unwrap();
-            store.migrate().await.unwrap();
-            let actor = Actor::system("test");
-            let t = store
-                .create_tenant(
-                    &actor,
-                    serde_json::from_value(json!({"name": "acme"})).unwrap(),
-                )
-                .await
-                .unwrap()
-                .id;
+        let api = runtime.block_on(async {
+            let api = StoreFixture::new("create", "acme").await;
             let doc = json!({
                 "prompts": [{"name": "welcome"}],
                 "trunks": [{"name": "carrier", "addresses": [{"host": "127.0.0.1"}]}],
                 "access_codes": [{"number": "4001", "trunk": "carrier"}],
                 "skill_queues": [{"name": "support"}],
             });
-            store
-                .apply_config(&actor, &t, serde_json::from_value(doc).unwrap())
+            let config = serde_json::from_value(doc).unwrap();
+            api.store()
+                .apply_config(&Actor::system("test"), "acme", config)
                 .await
                 .unwrap();
-            ApiState::new(store, Registry::new()).await.unwrap()
+            api
         });
-        let now = cec_api::now_epoch_ms();
-        let token = state.signer.issue(&Claims {
-            subject: "AKTEST".into(),
-            tenant: None,
-            role: Role::System,
-            principal: PrincipalKind::ApiKey,
-            issued_ms: now,
-            expires_ms: now + 3_600_000,
-        });
-        Fixture {
-            runtime,
-            state,
-            token,
-        }
+        Fixture { runtime, api }
     })
 }
 
 fn post(collection: &str, body: &Value) -> (u16, Value) {
     let f = fixture();
-    let request = Request::post(format!("/api/v1/tenants/acme/{collection}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::AUTHORIZATION, format!("Bearer {}", f.token))
-        .body(Body::from(serde_json::to_vec(body).unwrap()))
-        .unwrap();
-    f.runtime.block_on(async {
-        let response = cec_api::router(f.state.clone())
-            .oneshot(request)
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    })
+    let uri = format!("/api/v1/tenants/acme/{collection}");
+    let bytes = serde_json::to_vec(body).unwrap();
+    let (status, _, answer) =
+        f.runtime.block_on(
+            f.api
+                .send("POST", &uri, Some("application/json"), None, bytes),
+        );
+    (
+        status,
+        serde_json::from_slice(&answer).unwrap_or(Value::Null),
+    )
 }
 
 fn check(collection: &str, body: &Value) -> Result<(), TestCaseError> {

@@ -175,6 +175,18 @@ impl Store {
         Ok(key)
     }
 
+    /// Whether a key exists and is not revoked (tokens of revoked keys are refused).
+    pub async fn api_key_active(&self, access_key: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT revoked_ms FROM api_keys WHERE access_key = $1")
+            .bind(access_key)
+            .fetch_optional(&self.pools.read)
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<Option<i64>, _>("revoked_ms")?.is_none(),
+            None => false,
+        })
+    }
+
     /// The keys of a tenant (or the platform keys for `None`).
     pub async fn list_api_keys(&self, tenant_id: Option<&str>) -> Result<Vec<ApiKey>, StoreError> {
         let rows = sqlx::query(&format!(

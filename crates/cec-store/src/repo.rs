@@ -126,7 +126,14 @@ pub(crate) fn merge_secrets(old: Option<&str>, new: Option<Value>) -> Option<Str
     merged.map(|v| v.to_string())
 }
 
-fn duplicate_or(err: sqlx::Error, kind: Kind, key: &str) -> StoreError {
+fn duplicate_or(err: sqlx::Error, kind: Kind, key: &str, alt_key: Option<&str>) -> StoreError {
+    // Both backends name the violated index or its columns in the message.
+    if is_unique_violation(&err) && err.to_string().contains("alt_key") {
+        return StoreError::Duplicate {
+            kind: "SIP user",
+            key: alt_key.unwrap_or_default().to_owned(),
+        };
+    }
     if is_unique_violation(&err) {
         StoreError::Duplicate {
             kind: kind.label(),
@@ -224,7 +231,7 @@ impl Store {
         .bind(merge_secrets(None, secrets))
         .execute(&mut *tx)
         .await
-        .map_err(|e| duplicate_or(e, R::KIND, &key))?;
+        .map_err(|e| duplicate_or(e, R::KIND, &key, stored.spec.alt_key().as_deref()))?;
         write_refs(&mut tx, &stored.id, &refs).await?;
         write_audit(
             &mut tx,
@@ -397,7 +404,7 @@ impl Store {
         .bind(current.version)
         .execute(&mut *tx)
         .await
-        .map_err(|e| duplicate_or(e, R::KIND, &new_key))?;
+        .map_err(|e| duplicate_or(e, R::KIND, &new_key, spec.alt_key().as_deref()))?;
         if result.rows_affected() != 1 {
             return Err(StoreError::VersionMismatch {
                 expected: expected_version.unwrap_or(current.version),

@@ -155,6 +155,23 @@ pub struct Page {
 impl Page {
     /// The effective limit (default 50, at most 100).
     pub fn effective_limit(&self) -> Result<u32, crate::StoreError> {
+        // Cursors are ids (UUIDs); anything else is a client bug worth a clear answer.
+        if let Some(cursor) = self.cursor.as_deref().filter(|c| !c.is_empty()) {
+            let uuid_shaped = cursor.len() == 36
+                && cursor.bytes().enumerate().all(|(i, b)| {
+                    if matches!(i, 8 | 13 | 18 | 23) {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_hexdigit()
+                    }
+                });
+            if !uuid_shaped {
+                return Err(crate::StoreError::invalid(
+                    "cursor",
+                    "must be the next_cursor of a previous page",
+                ));
+            }
+        }
         match self.limit {
             None => Ok(50),
             Some(n @ 1..=100) => Ok(n),

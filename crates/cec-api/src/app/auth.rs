@@ -171,9 +171,16 @@ pub(crate) async fn tenant_for(
     min: Role,
 ) -> Result<Stored<TenantSpec>, Problem> {
     claims.require_role(min)?;
+    state.principals.check(&state.store, claims).await?;
     let tenant = state.store.get_tenant(key).await?;
     claims.require_tenant(&tenant.id)?;
     Ok(tenant)
+}
+
+/// Checks a platform (system) caller whose token is still backed by an active key.
+pub(crate) async fn require_system(state: &ApiState, claims: &Claims) -> Result<(), Problem> {
+    claims.require_role(Role::System)?;
+    state.principals.check(&state.store, claims).await
 }
 
 pub(crate) fn routes(r: Routes) -> Routes {

@@ -6,6 +6,7 @@ mod errors;
 mod extras;
 mod health;
 mod openapi;
+mod principals;
 mod resources;
 mod tenants;
 
@@ -38,6 +39,8 @@ pub struct ApiState {
     pub sip_ready: Arc<AtomicBool>,
     /// The OpenAPI document, built once.
     pub openapi: Arc<serde_json::Value>,
+    /// Recently verified token principals.
+    pub(crate) principals: Arc<principals::PrincipalCache>,
 }
 
 impl FromRef<ApiState> for Arc<TokenSigner> {
@@ -62,6 +65,7 @@ impl ApiState {
             metrics,
             sip_ready: Arc::new(AtomicBool::new(false)),
             openapi: Arc::new(openapi_document(&route_table().1)),
+            principals: Arc::default(),
         })
     }
 

@@ -29,7 +29,15 @@ pub struct VersionQuery {
 }
 
 /// Parses a JSON object as a spec, taking `version` out; errors name the field.
-pub(crate) fn spec_from<R: Resource>(mut value: Value) -> Result<(R, Option<i64>), Problem> {
+pub(crate) fn spec_from<R: Resource>(value: Value) -> Result<(R, Option<i64>), Problem> {
+    document_from::<R>(value)
+}
+
+/// Parses a JSON object as any strict document, taking `version` out and ignoring the
+/// server-managed fields; errors name the field.
+pub(crate) fn document_from<T: serde::de::DeserializeOwned>(
+    mut value: Value,
+) -> Result<(T, Option<i64>), Problem> {
     let Value::Object(map) = &mut value else {
         return Err(Problem::invalid_fields(vec![crate::FieldError::new(
             "$",
@@ -50,7 +58,7 @@ pub(crate) fn spec_from<R: Resource>(mut value: Value) -> Result<(R, Option<i64>
         map.remove(field);
     }
     let bytes = serde_json::to_vec(&value).map_err(|e| Problem::internal(&e))?;
-    Ok((crate::parse_json::<R>(&bytes)?, version))
+    Ok((crate::parse_json::<T>(&bytes)?, version))
 }
 
 /// RFC 7386 JSON merge patch.

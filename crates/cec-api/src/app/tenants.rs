@@ -13,7 +13,7 @@ use cec_store::{
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::auth::{actor, tenant_for};
+use super::auth::{actor, require_system, tenant_for};
 use super::openapi::{Body, RouteDoc, listing, schema_ref, stored};
 use super::resources::VersionQuery;
 use super::{ApiState, Routes};
@@ -35,7 +35,7 @@ async fn list_tenants(
     Authenticated(claims): Authenticated,
     ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<Listing<Stored<TenantSpec>>>, Problem> {
-    claims.require_role(Role::System)?;
+    require_system(&state, &claims).await?;
     Ok(Json(state.store.list_tenants(&page).await?))
 }
 
@@ -44,7 +44,7 @@ async fn create_tenant(
     Authenticated(claims): Authenticated,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<Stored<TenantSpec>>), Problem> {
-    claims.require_role(Role::System)?;
+    require_system(&state, &claims).await?;
     let bytes = serde_json::to_vec(&body).map_err(|e| Problem::internal(&e))?;
     let spec: TenantSpec = crate::parse_json(&bytes)?;
     Ok((
@@ -67,20 +67,10 @@ async fn replace_tenant(
     State(state): State<ApiState>,
     Authenticated(claims): Authenticated,
     Path(tenant): Path<String>,
-    ApiJson(mut body): ApiJson<Value>,
+    ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Stored<TenantSpec>>, Problem> {
-    claims.require_role(Role::System)?;
-    let version = body
-        .as_object_mut()
-        .and_then(|m| m.remove("version"))
-        .and_then(|v| v.as_i64());
-    for field in ["id", "created_ms", "updated_ms"] {
-        if let Some(map) = body.as_object_mut() {
-            map.remove(field);
-        }
-    }
-    let bytes = serde_json::to_vec(&body).map_err(|e| Problem::internal(&e))?;
-    let spec: TenantSpec = crate::parse_json(&bytes)?;
+    require_system(&state, &claims).await?;
+    let (spec, version) = super::resources::document_from::<TenantSpec>(body)?;
     Ok(Json(
         state
             .store
@@ -95,7 +85,7 @@ async fn delete_tenant(
     Path(tenant): Path<String>,
     ApiQuery(query): ApiQuery<VersionQuery>,
 ) -> Result<StatusCode, Problem> {
-    claims.require_role(Role::System)?;
+    require_system(&state, &claims).await?;
     state
         .store
         .delete_tenant(&actor(&claims), &tenant, query.version)
@@ -247,6 +237,7 @@ async fn revoke_key(
         .store
         .revoke_api_key(&actor(&claims), Some(&tenant.id), &key)
         .await?;
+    state.principals.forget_key(&key);
     Ok(StatusCode::NO_CONTENT)
 }
 

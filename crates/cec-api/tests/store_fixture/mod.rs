@@ -41,10 +41,19 @@ impl StoreFixture {
             )
             .await
             .unwrap();
+        let key = store
+            .create_api_key(
+                &Actor::system("test"),
+                None,
+                cec_store::KeyRole::System,
+                "tests",
+            )
+            .await
+            .unwrap();
         let state = ApiState::new(store, Registry::new()).await.unwrap();
         let now = cec_api::now_epoch_ms();
         let token = state.signer.issue(&Claims {
-            subject: "AKTEST".into(),
+            subject: key.key.access_key,
             tenant: None,
             role: Role::System,
             principal: PrincipalKind::ApiKey,

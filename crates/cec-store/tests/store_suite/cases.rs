@@ -174,6 +174,13 @@ pub async fn paging(f: &Fixture) {
         (0..7).map(|i| format!("p{i}")).collect::<Vec<_>>(),
         "oldest first, nothing twice"
     );
+    let bogus_cursor = Page {
+        limit: None,
+        cursor: Some("zzz".into()),
+    };
+    assert!(
+        matches!(store.list::<PromptSpec>(&t, &bogus_cursor).await, Err(StoreError::Invalid(e)) if e[0].field == "cursor")
+    );
     let too_big = Page {
         limit: Some(101),
         cursor: None,
@@ -284,10 +291,13 @@ pub async fn uniqueness(f: &Fixture) {
     ));
     let mut same_phone = agent("1003", "support");
     same_phone.sip_user = "1001".into();
-    assert!(matches!(
-        store.create(&admin(), &t, same_phone).await,
-        Err(StoreError::Duplicate { .. })
-    ));
+    // The clash is named by the key that clashed: the SIP user, not the new work number.
+    match store.create(&admin(), &t, same_phone).await {
+        Err(StoreError::Duplicate { kind, key }) => {
+            assert_eq!((kind, key.as_str()), ("SIP user", "1001"));
+        }
+        other => panic!("expected a duplicate SIP user, got {other:?}"),
+    }
     let dup_route = store
         .create(
             &admin(),

@@ -1,6 +1,6 @@
 //! Authentication at the HTTP edge: 401 with a `WWW-Authenticate: Bearer` challenge without a
 //! token, 401 `invalid_token` for garbage and tampered tokens, 401 for a wrong secret or an
-//! unknown key, and a revoked key that can no longer get a token.
+//! unknown key, and a revoked key that can no longer get a token and whose token stops working.
 
 use serde_json::json;
 
@@ -61,7 +61,8 @@ fn authentication_is_enforced() {
         .problem(400);
     assert_eq!(missing["errors"][0]["field"], "secret", "{missing}");
 
-    // Revoking: the key is listed as revoked and gets no more tokens.
+    // Revoking: the key is listed as revoked, gets no more tokens, and the token it already
+    // had stops working at once (it was issued by this very key).
     let admin = running.client.with_token(&token);
     assert_eq!(
         admin
@@ -69,6 +70,20 @@ fn authentication_is_enforced() {
             .status,
         204
     );
+    let refused = admin.get("/api/v1/tenants/acme/skill-queues").problem(401);
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("revoked"),
+        "{refused}"
+    );
+    admin
+        .post(
+            "/api/v1/tenants/acme/skill-queues",
+            &json!({"name": "after-revoke"}),
+        )
+        .problem(401);
     anonymous
         .post(
             "/api/v1/auth/token",
