@@ -87,6 +87,8 @@ pub(crate) async fn open(url: &str, max_connections: u32) -> Result<Pools, Store
                 AnyPoolOptions::new()
                     .max_connections(max)
                     .acquire_timeout(Duration::from_secs(10))
+                    // A local file needs no liveness ping before every query.
+                    .test_before_acquire(false)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             // WAL: readers do not block the writer; FULL: a commit is on disk
@@ -115,6 +117,12 @@ pub(crate) async fn open(url: &str, max_connections: u32) -> Result<Pools, Store
             let pool = AnyPoolOptions::new()
                 .max_connections(max_connections.max(2))
                 .acquire_timeout(Duration::from_secs(10))
+                // No ping round trip before every query: a broken connection fails its query
+                // (the API answers 503, the pool drops the connection) and idle ones are
+                // recycled before servers or middleboxes time them out.
+                .test_before_acquire(false)
+                .idle_timeout(Duration::from_secs(60))
+                .max_lifetime(Duration::from_secs(30 * 60))
                 .connect_with(options)
                 .await?;
             Ok(Pools {

@@ -172,7 +172,7 @@ pub(crate) async fn tenant_for(
 ) -> Result<Stored<TenantSpec>, Problem> {
     claims.require_role(min)?;
     state.principals.check(&state.store, claims).await?;
-    let tenant = state.store.get_tenant(key).await?;
+    let tenant = state.tenants.get(&state.store, key).await?;
     claims.require_tenant(&tenant.id)?;
     Ok(tenant)
 }

@@ -8,6 +8,7 @@ mod health;
 mod openapi;
 mod principals;
 mod resources;
+mod tenant_cache;
 mod tenants;
 
 use std::sync::Arc;
@@ -41,6 +42,8 @@ pub struct ApiState {
     pub openapi: Arc<serde_json::Value>,
     /// Recently verified token principals.
     pub(crate) principals: Arc<principals::PrincipalCache>,
+    /// Recently read tenants.
+    pub(crate) tenants: Arc<tenant_cache::TenantCache>,
 }
 
 impl FromRef<ApiState> for Arc<TokenSigner> {
@@ -66,6 +69,7 @@ impl ApiState {
             sip_ready: Arc::new(AtomicBool::new(false)),
             openapi: Arc::new(openapi_document(&route_table().1)),
             principals: Arc::default(),
+            tenants: Arc::default(),
         })
     }
 

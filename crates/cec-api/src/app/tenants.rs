@@ -86,10 +86,12 @@ async fn delete_tenant(
     ApiQuery(query): ApiQuery<VersionQuery>,
 ) -> Result<StatusCode, Problem> {
     require_system(&state, &claims).await?;
-    state
+    let deleted = state
         .store
         .delete_tenant(&actor(&claims), &tenant, query.version)
-        .await?;
+        .await;
+    state.tenants.clear();
+    deleted?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -179,7 +181,8 @@ async fn apply_config(
         state
             .store
             .apply_config(&actor(&claims), &tenant.id, doc)
-            .await?,
+            .await
+            .inspect(|_| state.tenants.clear())?,
     ))
 }
 
