@@ -66,6 +66,12 @@ pub struct SipConfig {
     pub trunks: Vec<TrunkConfig>,
     /// SIP users that may register (agents' phones). Moves to the database with storage.
     pub users: Vec<UserConfig>,
+    /// User part of the Request-URI that reaches the echo test (`""` disables it).
+    pub echo_number: String,
+    /// The echo test rings this long (180) before it answers, in milliseconds.
+    pub echo_ring_ms: u64,
+    /// The echo test hangs up (BYE) after this many seconds.
+    pub echo_max_duration_s: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -187,6 +193,9 @@ impl Default for SipConfig {
             max_expires: 3600,
             trunks: Vec::new(),
             users: Vec::new(),
+            echo_number: "echo".into(),
+            echo_ring_ms: 1000,
+            echo_max_duration_s: 120,
         }
     }
 }
@@ -421,6 +430,34 @@ impl Config {
                 }
             }
         }
+        Self::validate_echo(sip)
+    }
+
+    fn validate_echo(sip: &SipConfig) -> Result<(), ConfigError> {
+        let number = &sip.echo_number;
+        // The user part is matched byte for byte against Request-URIs, so it must be
+        // something a phone can dial without escaping.
+        let dialable = number
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.!~*'()&=+$,?/".contains(&b));
+        if number.len() > 64 || !dialable {
+            return Err(invalid(
+                "sip.echo_number",
+                "up to 64 letters, digits or -_.!~*'()&=+$,?/ (empty disables the echo test)",
+            ));
+        }
+        if !number.is_empty() && sip.users.iter().any(|u| u.user == *number) {
+            return Err(invalid(
+                "sip.echo_number",
+                format!("{number:?} is also a SIP user; pick another echo number"),
+            ));
+        }
+        if sip.echo_ring_ms > 10_000 {
+            return Err(invalid("sip.echo_ring_ms", "must be 0..=10000"));
+        }
+        if !(1..=3600).contains(&sip.echo_max_duration_s) {
+            return Err(invalid("sip.echo_max_duration_s", "must be 1..=3600"));
+        }
         Ok(())
     }
 
@@ -554,78 +591,4 @@ pub(crate) fn redact_url(url: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::from_sources(
-            text,
-            "test.toml",
-            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        )
-    }
-
-    #[test]
-    fn defaults_match_the_documented_contract() {
-        let config = load("", &[]).expect("defaults are valid");
-        assert_eq!(config.sip.listen, ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"]);
-        assert_eq!(config.media.rtp_ports, "20000-29999");
-        assert_eq!(config.http.listen, "0.0.0.0:8080");
-        assert_eq!(config.database.url, "sqlite://data/opencec.db");
-        assert_eq!(config.sip_listeners().len(), 2);
-    }
-
-    #[test]
-    fn environment_overrides_file_values() {
-        let config = load(
-            "[http]\nlisten = \"127.0.0.1:1\"\n",
-            &[
-                ("OPENCEC_HTTP__LISTEN", "127.0.0.1:9090"),
-                (
-                    "OPENCEC_SIP__LISTEN",
-                    "udp:127.0.0.1:5070, tcp:127.0.0.1:5070",
-                ),
-                ("OPENCEC_MEDIA__RTP_PORTS", "30000-30100"),
-                ("UNRELATED", "x"),
-            ],
-        )
-        .expect("valid");
-        assert_eq!(config.http.listen, "127.0.0.1:9090");
-        assert_eq!(
-            config.sip.listen,
-            ["udp:127.0.0.1:5070", "tcp:127.0.0.1:5070"]
-        );
-        assert_eq!(config.media.rtp_ports, "30000-30100");
-    }
-
-    #[test]
-    fn errors_name_the_field() {
-        let err = load("[sip]\nlisten = [\"sctp:1.2.3.4:5060\"]\n", &[]).unwrap_err();
-        assert!(err.to_string().starts_with("sip.listen[0]:"), "{err}");
-        let err = load("[media]\nrtp_ports = \"3000-2000\"\n", &[]).unwrap_err();
-        assert!(err.to_string().starts_with("media.rtp_ports:"), "{err}");
-        let err = load("[sip]\nlisten = [\"tls:0.0.0.0:5061\"]\n", &[]).unwrap_err();
-        assert!(err.to_string().contains("[sip.tls]"), "{err}");
-        let err = load("[database]\nurl = \"mysql://x\"\n", &[]).unwrap_err();
-        assert!(err.to_string().starts_with("database.url:"), "{err}");
-    }
-
-    #[test]
-    fn unknown_keys_and_bad_syntax_are_rejected() {
-        let err = load("[sip]\nlisen = []\n", &[]).unwrap_err();
-        assert!(err.to_string().contains("lisen"), "{err}");
-        assert!(matches!(
-            load("[sip\n", &[]).unwrap_err(),
-            ConfigError::Syntax { .. }
-        ));
-    }
-
-    #[test]
-    fn database_passwords_are_redacted_in_summaries() {
-        assert_eq!(
-            redact_url("postgres://cec:secret@db/opencec"),
-            "postgres://***@db/opencec"
-        );
-        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
-    }
-}
+mod tests;

@@ -5,6 +5,7 @@
 mod cli;
 mod config;
 mod demo;
+mod echo;
 mod serve;
 mod sip_service;
 mod store_setup;

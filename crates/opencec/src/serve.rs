@@ -1,11 +1,15 @@
 //! `opencec serve`: the one process that runs SIP, media, the API and the web pages. Today it
-//! loads and validates the configuration, prepares the data directory, starts the SIP
-//! transports and the SIP driver with the interim SIP service, and runs until SIGINT or
-//! SIGTERM; each component is wired in here as its issue lands.
+//! loads and validates the configuration, prepares the data directory, starts the media
+//! engine, the SIP transports and the SIP driver with the interim SIP service (which uses
+//! the media engine for the echo-test number), and runs until SIGINT or SIGTERM; each
+//! component is wired in here as its issue lands.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use anyhow::Context;
+use cec_media::quality::NtpClock;
+use cec_runtime::media::{MediaConfig, MediaEngine};
 use cec_runtime::sip_driver::SipDriver;
 use cec_runtime::{ListenSpec, RateLimit, SipTransports, TlsFiles, TransportConfig, TransportKind};
 use cec_sip::{Endpoint, EndpointConfig, TimerValues};
@@ -15,6 +19,7 @@ use tracing::info;
 use crate::cli::ServeArgs;
 use crate::config::{Config, SipTransport};
 use crate::demo;
+use crate::echo::{EchoService, EchoSettings};
 use crate::sip_service::{SipService, Users};
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
@@ -170,7 +175,25 @@ async fn start_sip(config: &Config, users: Users) -> anyhow::Result<RunningSip> 
     let now = std::time::Instant::now();
     let mut secret = [0u8; 32];
     getrandom::getrandom(&mut secret).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
-    let service = SipService::new(sip, users, secret, now);
+    let mut service = SipService::new(sip, users, secret, now);
+    if !sip.echo_number.is_empty() {
+        let media = start_media(config)?;
+        let settings = EchoSettings {
+            number: sip.echo_number.clone(),
+            ring: Duration::from_millis(sip.echo_ring_ms),
+            max_duration: Duration::from_secs(sip.echo_max_duration_s),
+            public_ip: sip.public_address.parse().ok(),
+            listeners: transports.local_addrs().to_vec(),
+        };
+        info!(number = %settings.number, "echo test enabled");
+        let echo = EchoService::new(
+            settings,
+            media,
+            cec_sip::random::splitmix64(random_u64()),
+            ntp_clock(now),
+        );
+        service = service.with_echo(echo);
+    }
     let endpoint_config = EndpointConfig {
         timers: TimerValues {
             t1: Duration::from_millis(sip.t1_ms),
@@ -198,6 +221,41 @@ async fn start_sip(config: &Config, users: Users) -> anyhow::Result<RunningSip> 
         driver,
         transports,
     })
+}
+
+/// Starts the media engine on `media.rtp_ports`. The RTP sockets bind to the SIP listeners'
+/// IP when they all share one specific address, else to every IPv4 address.
+fn start_media(config: &Config) -> anyhow::Result<MediaEngine> {
+    let listeners = config.sip_listeners();
+    let bind_ip = match listeners.first().map(|l| l.addr.ip()) {
+        Some(ip) if !ip.is_unspecified() && listeners.iter().all(|l| l.addr.ip() == ip) => ip,
+        _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    };
+    let media_config = MediaConfig {
+        bind_ip,
+        rtp_ports: config.media.rtp_ports.parse().context("media.rtp_ports")?,
+        ..MediaConfig::default()
+    };
+    // Media events (latching, RTP timeout) have no consumer yet: the echo test ends on
+    // SIP events and its time limit. Draining keeps the channel from filling.
+    let (media, mut events) = MediaEngine::start(media_config).context("cannot start media")?;
+    tokio::spawn(async move { while events.recv().await.is_some() {} });
+    info!(%bind_ip, rtp_ports = %config.media.rtp_ports, "media engine started");
+    Ok(media)
+}
+
+/// Maps instants to NTP time for RTCP sender reports.
+fn ntp_clock(origin: std::time::Instant) -> NtpClock {
+    // Seconds from 1900 (NTP era 0) to 1970 (Unix epoch).
+    const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let fraction = (u64::from(unix.subsec_nanos()) << 32) / 1_000_000_000;
+    NtpClock {
+        origin,
+        ntp_at_origin: ((unix.as_secs() + NTP_UNIX_OFFSET) << 32) | fraction,
+    }
 }
 
 fn runtime_transport(transport: SipTransport) -> TransportKind {

@@ -1,8 +1,8 @@
 //! The interim SIP application, until the call core exists: answers OPTIONS (200 for trunks
 //! and registered phones, 403 for strangers unless configured otherwise), runs the registrar
-//! with digest authentication for the configured users, probes every trunk with OPTIONS, and
-//! rejects INVITEs — 404 for numbers nobody owns, 480 for users who exist (the call path is
-//! the next issue).
+//! with digest authentication for the configured users, probes every trunk with OPTIONS,
+//! answers the echo-test number ([`crate::echo`]), and rejects other INVITEs — 404 for
+//! numbers nobody owns, 480 for users who exist (the call path is the next issue).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -21,6 +21,7 @@ use cec_sip_msg::{Message, Method};
 use tracing::{info, warn};
 
 use crate::config::{SipConfig, parse_network};
+use crate::echo::EchoService;
 
 /// Stored credentials of one SIP user: HA1 values only, never the password.
 #[derive(Debug, Clone, Default)]
@@ -185,6 +186,7 @@ pub struct SipService {
     trunks: Vec<TrunkSource>,
     answer_options_from_anyone: bool,
     monitor: TrunkMonitor,
+    echo: Option<EchoService>,
 }
 
 impl SipService {
@@ -272,7 +274,14 @@ impl SipService {
             trunks,
             answer_options_from_anyone: sip.answer_options_from_anyone,
             monitor,
+            echo: None,
         }
+    }
+
+    /// Answers calls to the echo-test number with `echo`.
+    pub fn with_echo(mut self, echo: EchoService) -> SipService {
+        self.echo = Some(echo);
+        self
     }
 
     fn trunk_of(&self, ip: IpAddr) -> Option<&str> {
@@ -375,7 +384,12 @@ impl SipService {
         endpoint: &mut Endpoint,
         tx: TransactionId,
         request: &Message,
+        source: Peer,
     ) {
+        if let Some(echo) = self.echo.as_mut().filter(|e| e.is_echo_call(request)) {
+            echo.on_invite(now, endpoint, tx, request, source);
+            return;
+        }
         let user = request
             .request_uri()
             .and_then(|uri| uri.user())
@@ -417,7 +431,7 @@ impl SipApplication for SipService {
             } => match request.method() {
                 Some(Method::Options) => self.on_options(now, endpoint, tx, source),
                 Some(Method::Register) => self.on_register(now, endpoint, tx, &request, source),
-                Some(Method::Invite) => self.on_invite(now, endpoint, tx, &request),
+                Some(Method::Invite) => self.on_invite(now, endpoint, tx, &request, source),
                 Some(Method::Subscribe) => {
                     let _ = endpoint.respond_status(now, tx, 489, "Bad Event");
                 }
@@ -425,14 +439,35 @@ impl SipApplication for SipService {
                     let _ = endpoint.respond_status(now, tx, 480, "Temporarily Unavailable");
                 }
             },
-            Event::DialogRequest { tx, .. } => {
-                let _ = endpoint.respond_status(now, tx, 481, "Call/Transaction Does Not Exist");
-            }
+            Event::DialogRequest {
+                dialog,
+                tx,
+                request,
+            } => match self.echo.as_mut().filter(|e| e.owns_dialog(dialog)) {
+                Some(echo) => echo.on_dialog_request(now, endpoint, dialog, tx, &request),
+                None => {
+                    let _ =
+                        endpoint.respond_status(now, tx, 481, "Call/Transaction Does Not Exist");
+                }
+            },
             Event::Response { tx, response, .. } => {
                 self.monitor.handle_response(now, tx, &response);
             }
             Event::Timeout { tx } => {
                 self.monitor.handle_timeout(now, tx);
+                if let Some(echo) = self.echo.as_mut() {
+                    echo.on_transaction_timeout(tx);
+                }
+            }
+            Event::Cancelled { invite } => {
+                if let Some(echo) = self.echo.as_mut() {
+                    echo.on_cancelled(invite);
+                }
+            }
+            Event::DialogTerminated { dialog, reason } => {
+                if let Some(echo) = self.echo.as_mut() {
+                    echo.on_dialog_terminated(dialog, reason);
+                }
             }
             Event::Registration { id, state } => {
                 let trunk = self.registrations.get(&id).map_or("?", String::as_str);
@@ -456,10 +491,14 @@ impl SipApplication for SipService {
             // Start outbound registrations on the first turn of the driver.
             return Some(Instant::now());
         }
-        [self.registrar.next_expiry(), self.monitor.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.registrar.next_expiry(),
+            self.monitor.poll_timeout(),
+            self.echo.as_ref().and_then(EchoService::poll_timeout),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn handle_timeout(&mut self, now: Instant, endpoint: &mut Endpoint) {
@@ -472,6 +511,9 @@ impl SipApplication for SipService {
         }
         for (aor, binding) in self.registrar.expire(now) {
             info!(user = %aor, contact = %binding.contact, "registration expired");
+        }
+        if let Some(echo) = self.echo.as_mut() {
+            echo.handle_timeout(now, endpoint);
         }
         self.start_probes(now, endpoint);
     }

@@ -4,15 +4,16 @@
 //! final-response retransmission to a UAC that withholds its ACK, and OPTIONS from a stranger
 //! (403). SIPp has no TLS in Debian's build, so the TLS runs go through `socat` (TCP in,
 //! TLS out) with the server's certificate checked against a CA made in the test.
+//! Answered calls (the echo-test number) are in `sip_echo.rs`.
 
 mod common;
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Server, injection, sipp, temp_dir};
+use common::{RawUdp, Server, assert_ok, injection, sipp, temp_dir};
 
 const PASSWORD: &str = "correct-horse-1001";
 
@@ -36,21 +37,6 @@ fn server(tag: &str, tls: Option<&Certificates>) -> Server {
         listen.join(", ")
     );
     Server::start(tag, &config, &[])
-}
-
-fn assert_ok(output: &std::process::Output, what: &str) {
-    assert!(
-        output.status.success(),
-        "{what}: sipp exit {:?}\n{}\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .rev()
-            .take(30)
-            .collect::<Vec<_>>()
-            .join("\n"),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 fn good_user() -> PathBuf {
@@ -166,46 +152,6 @@ fn wrong_password_gets_403_after_the_challenge_and_the_server_keeps_serving() {
         server.log_text().contains("REGISTER refused"),
         "the refusal is logged"
     );
-}
-
-/// A raw UDP client: sends text, collects what comes back within a window.
-struct RawUdp {
-    socket: UdpSocket,
-}
-
-impl RawUdp {
-    fn bind(ip: &str) -> RawUdp {
-        let socket = UdpSocket::bind(format!("{ip}:0")).expect("bind");
-        RawUdp { socket }
-    }
-
-    fn port(&self) -> u16 {
-        self.socket.local_addr().expect("addr").port()
-    }
-
-    fn send(&self, to: SocketAddr, text: &str) {
-        self.socket.send_to(text.as_bytes(), to).expect("send");
-    }
-
-    /// Every datagram received within `window`, with its arrival time since `start`.
-    fn collect(&self, start: Instant, window: Duration) -> Vec<(Duration, String)> {
-        let deadline = Instant::now() + window;
-        let mut got = Vec::new();
-        let mut buf = vec![0u8; 65_536];
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            self.socket
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .expect("timeout");
-            match self.socket.recv_from(&mut buf) {
-                Ok((n, _)) => got.push((
-                    start.elapsed(),
-                    String::from_utf8_lossy(&buf[..n]).into_owned(),
-                )),
-                Err(_) => break,
-            }
-        }
-        got
-    }
 }
 
 fn invite_text(port: u16, ip: &str, branch: &str, user: &str) -> String {

@@ -10,7 +10,8 @@
 //! relay path does not allocate: receive and send buffers are allocated once per shard.
 //!
 //! The call core drives it through the handle: [`MediaEngine::allocate_leg`] (a port pair
-//! and the SDP-negotiated [`LegConfig`]), [`MediaEngine::bridge`],
+//! and the SDP-negotiated [`LegConfig`]), [`MediaEngine::bridge`] (or [`MediaEngine::echo`]
+//! for a lone leg that sends everything back, the echo-test number),
 //! [`MediaEngine::set_remote`] / [`MediaEngine::set_direction`] for re-INVITEs, and
 //! [`MediaEngine::release`]. Leg events (latching, RTP timeout, DTMF, quality) arrive on
 //! the [`MediaEvent`] channel returned by [`MediaEngine::start`].
@@ -286,6 +287,27 @@ impl MediaEngine {
         let (reply, answer) = oneshot::channel();
         self.send(b, Command::Bridge { a, b, reply })?;
         answer.await.map_err(|_| MediaError::Stopped)?
+    }
+
+    /// Makes a lone leg an echo (the echo-test number): every RTP packet it accepts, audio
+    /// and RFC 4733 events alike, goes back to its remote through the leg's own stream
+    /// (our SSRC, continuous sequence and timestamp), rewritten in place without
+    /// allocating. RTCP is not echoed; the leg keeps sending its own reports. Bridging the
+    /// leg later ends the echo; release works as for any leg.
+    ///
+    /// The command is queued when this is called (before any other command for the leg
+    /// issued after it); awaiting the future only reports the outcome, so a caller that
+    /// cannot wait may drop it. Fails for unknown and bridged legs.
+    pub fn echo(
+        &self,
+        leg: LegId,
+    ) -> impl Future<Output = Result<(), MediaError>> + Send + 'static {
+        let (reply, answer) = oneshot::channel();
+        let queued = self.send(leg, Command::Echo { leg, reply });
+        async move {
+            queued?;
+            answer.await.map_err(|_| MediaError::Stopped)?
+        }
     }
 
     /// New remote addresses from a re-INVITE (the leg latches again).

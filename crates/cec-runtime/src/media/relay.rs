@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::io::{SendBatch, SendCounters};
 use super::shard::ShardCounters;
-use super::{LegId, MediaEvent, PortReservation};
+use super::{LegId, MediaError, MediaEvent, PortReservation};
 
 /// A leg's sockets as the relay sees them. Dropping it frees the ports, so the shard
 /// closes the sockets first.
@@ -48,6 +48,8 @@ pub(crate) enum Media {
 pub(crate) struct Unit {
     media: Media,
     io: [Option<LegIo>; 2],
+    /// A lone leg sends what it receives back to its peer (echo test). Bridging ends it.
+    echo: bool,
 }
 
 impl Unit {
@@ -55,6 +57,7 @@ impl Unit {
         Self {
             media: Media::Single(Box::new(leg)),
             io: [Some(io), None],
+            echo: false,
         }
     }
 
@@ -159,6 +162,7 @@ impl Relay {
         let Some(Some(unit)) = self.units.get_mut(unit) else {
             return;
         };
+        let echo = unit.echo;
         match (&mut unit.media, channel) {
             (Media::Pair(bridge), Channel::Rtp) => {
                 let _ = bridge.handle_packet(now, end, from, data);
@@ -168,7 +172,12 @@ impl Relay {
                 let _ = bridge.leg_mut(end).handle_rtcp(now, from, data);
             }
             (Media::Single(leg), Channel::Rtp) => {
-                let _ = leg.handle_packet(now, from, data);
+                let received = leg.handle_packet(now, from, data);
+                if echo {
+                    // Through the leg's own stream: our SSRC, continuous sequence and
+                    // timestamp, events with our telephone-event type; rewritten in place.
+                    let _ = leg.relay(now, &received);
+                }
             }
             (Media::Single(leg), Channel::Rtcp) => {
                 let _ = leg.handle_rtcp(now, from, data);
@@ -247,6 +256,23 @@ impl Relay {
         )
     }
 
+    /// Makes the lone leg `id` of unit `index` echo what it receives.
+    pub(crate) fn set_echo(&mut self, index: usize, id: LegId) -> Result<(), MediaError> {
+        let unit = self
+            .units
+            .get_mut(index)
+            .and_then(Option::as_mut)
+            .filter(|unit| unit.end_of(id).is_some())
+            .ok_or(MediaError::UnknownLeg(id))?;
+        match unit.media {
+            Media::Single(_) => {
+                unit.echo = true;
+                Ok(())
+            }
+            Media::Pair(_) => Err(MediaError::AlreadyBridged(id)),
+        }
+    }
+
     pub(crate) fn leg_mut(&mut self, index: usize, id: LegId) -> Option<&mut MediaLeg> {
         let unit = self.units.get_mut(index)?.as_mut()?;
         let end = unit.end_of(id)?;
@@ -260,6 +286,7 @@ impl Relay {
             Unit {
                 media: Media::Single(leg),
                 io: [Some(io), _],
+                ..
             } => {
                 self.free_units.push(index);
                 Some((*leg, io))
@@ -283,9 +310,11 @@ impl Relay {
             Unit {
                 media: Media::Single(a),
                 io: [a_io, _],
+                ..
             } => Unit {
                 media: Media::Pair(Box::new(Bridge::new(*a, leg))),
                 io: [a_io, Some(io)],
+                echo: false,
             },
             paired => paired,
         });
@@ -311,6 +340,7 @@ impl Relay {
         let Unit {
             media,
             io: [a_io, b_io],
+            ..
         } = unit;
         match media {
             Media::Single(_) => {
@@ -329,6 +359,7 @@ impl Relay {
                 *slot = Some(Unit {
                     media: Media::Single(Box::new(kept)),
                     io: [kept_io, None],
+                    echo: false,
                 });
                 (released, moved)
             }

@@ -85,6 +85,11 @@ pub(crate) enum Command {
         leg: LegId,
         direction: Direction,
     },
+    /// Make a lone leg send what it receives back to its peer.
+    Echo {
+        leg: LegId,
+        reply: Reply,
+    },
     Release(LegId),
     Stop,
 }
@@ -244,8 +249,28 @@ impl Shard {
                 Some(media) => media.set_direction(direction),
                 None => self.pass_on(leg, Command::SetDirection { leg, direction }),
             },
+            Command::Echo { leg, reply } => self.echo(leg, reply),
             Command::Release(leg) => self.release(leg),
             Command::Stop => {}
+        }
+    }
+
+    fn echo(&mut self, leg: LegId, reply: Reply) {
+        if let Some(&unit) = self.legs.get(&leg) {
+            let outcome = self.relay.set_echo(unit, leg);
+            if outcome.is_ok() {
+                tracing::trace!(shard = self.index, %leg, "leg echoes");
+            }
+            let _ = reply.send(outcome);
+            return;
+        }
+        match self.moved_to(leg) {
+            Some(next) => {
+                let _ = next.send(Command::Echo { leg, reply });
+            }
+            None => {
+                let _ = reply.send(Err(MediaError::UnknownLeg(leg)));
+            }
         }
     }
 

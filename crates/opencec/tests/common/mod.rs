@@ -243,3 +243,62 @@ pub fn injection(tag: &str, rows: &[&str]) -> PathBuf {
     std::fs::write(&path, text).expect("write injection file");
     path
 }
+
+pub fn assert_ok(output: &std::process::Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what}: sipp exit {:?}\n{}\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .rev()
+            .take(30)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A raw UDP client: sends text, collects what comes back within a window.
+pub struct RawUdp {
+    socket: std::net::UdpSocket,
+}
+
+impl RawUdp {
+    pub fn bind(ip: &str) -> RawUdp {
+        let socket = std::net::UdpSocket::bind(format!("{ip}:0")).expect("bind");
+        RawUdp { socket }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.socket.local_addr().expect("addr").port()
+    }
+
+    pub fn send(&self, to: std::net::SocketAddr, text: &str) {
+        self.socket.send_to(text.as_bytes(), to).expect("send");
+    }
+
+    /// Every datagram received within `window`, with its arrival time since `start`.
+    pub fn collect(
+        &self,
+        start: std::time::Instant,
+        window: std::time::Duration,
+    ) -> Vec<(std::time::Duration, String)> {
+        let deadline = std::time::Instant::now() + window;
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 65_536];
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            self.socket
+                .set_read_timeout(Some(left.max(std::time::Duration::from_millis(1))))
+                .expect("timeout");
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, _)) => got.push((
+                    start.elapsed(),
+                    String::from_utf8_lossy(&buf[..n]).into_owned(),
+                )),
+                Err(_) => break,
+            }
+        }
+        got
+    }
+}
