@@ -1,6 +1,7 @@
 //! The echo-test number gives the real binary answered calls: CANCEL of a ringing INVITE
 //! (200, 487, ACK) over UDP and TCP, the 200 retransmitted at T1 doubling to a UAC that
-//! withholds its ACK and our BYE at 64·T1, and full echo calls over UDP and TCP signalling in
+//! withholds its ACK and our BYE at 64·T1 (raw socket, timing checked), SIPp withholding its
+//! ACK until it has seen the 200 three more times and then completing the call, and full echo calls over UDP and TCP signalling in
 //! which RTP sent to the port of the 200's SDP comes back.
 
 mod common;
@@ -66,6 +67,41 @@ fn cancel_of_a_ringing_echo_call_gets_487_and_releases_the_call() {
     std::thread::sleep(Duration::from_millis(1_300));
     let log = server.log_text();
     assert!(!log.contains("echo call answered"), "{log}");
+    assert!(server.stop(), "clean exit");
+}
+
+#[test]
+fn sipp_withholding_its_ack_sees_the_200_retransmitted_then_completes_the_call() {
+    // T1 = 100 ms: the three retransmissions SIPp waits for arrive within 0.7 s.
+    let server = echo_server("echo-sipp-noack", 0, "t1_ms = 100\n");
+    let output = sipp(
+        "invite_withhold_ack.xml",
+        server.udp.expect("udp"),
+        "u1",
+        Some(&echo_number()),
+        1,
+        &[],
+    );
+    assert_ok(&output, "SIPp withholding its ACK over UDP");
+    // SIPp's final screen: "200 <----  Messages  Retrans ..." for the first 200 it waited for.
+    let screen = String::from_utf8_lossy(&output.stdout);
+    let retransmissions = screen
+        .lines()
+        .find(|l| l.trim_start().starts_with("200 <---"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or_else(|| panic!("no 200 row in SIPp's screen:\n{screen}"));
+    assert!(
+        retransmissions >= 3,
+        "the 200 came {retransmissions} extra times:\n{screen}"
+    );
+    // The late ACK confirmed the call and SIPp's BYE ended it (not the missing-ACK timeout).
+    assert!(
+        server.wait_log(Duration::from_secs(5), |l| l.contains("echo call released")),
+        "{}",
+        server.log_text()
+    );
+    assert_eq!(released(&server, "no ACK"), 0, "{}", server.log_text());
     assert!(server.stop(), "clean exit");
 }
 
