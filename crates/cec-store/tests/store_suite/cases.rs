@@ -383,6 +383,20 @@ pub async fn concurrent_updates_one_wins(f: &Fixture) {
     assert_eq!(read.version, 2);
 }
 
+async fn agent_secrets(store: &Store, tenant: &str, id: &str) -> serde_json::Value {
+    store
+        .secrets::<AgentSpec>(tenant, id)
+        .await
+        .unwrap()
+        .expect("agent secrets")
+}
+
+fn md5_ha1(user: &str, password: &str) -> String {
+    cec_sip_auth::compute_ha1(cec_sip_auth::Algorithm::Md5, user, "opencec", password)
+        .as_str()
+        .to_owned()
+}
+
 pub async fn secrets_never_in_bodies(f: &Fixture) {
     let store = f.open().await;
     let t = seed(&store, "secrets").await;
@@ -392,18 +406,9 @@ pub async fn secrets_never_in_bodies(f: &Fixture) {
         !shown.contains("Sip-pass-1") && !shown.contains("password"),
         "{shown}"
     );
-    let secrets = store
-        .secrets::<AgentSpec>(&t, &a.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let expected = cec_sip_auth::compute_ha1(
-        cec_sip_auth::Algorithm::Md5,
-        "1001",
-        "opencec",
-        "Sip-pass-1",
-    );
-    assert_eq!(secrets["sip_ha1_md5"], expected.as_str());
+    let secrets = agent_secrets(&store, &t, &a.id).await;
+    let expected = md5_ha1("1001", "Sip-pass-1");
+    assert_eq!(secrets["sip_ha1_md5"], expected);
     assert!(cec_store::verify_password(
         "Web-pass-1",
         secrets["password_argon2"].as_str().unwrap()
@@ -415,11 +420,7 @@ pub async fn secrets_never_in_bodies(f: &Fixture) {
         .update(&admin(), &t, "1001", None, spec.clone())
         .await
         .unwrap();
-    let kept = store
-        .secrets::<AgentSpec>(&t, &a.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let kept = agent_secrets(&store, &t, &a.id).await;
     assert_eq!(kept["sip_ha1_md5"], secrets["sip_ha1_md5"]);
     // A new SIP user needs the SIP password again (HA1 covers the user name).
     spec.sip_user = "2001".into();
@@ -431,18 +432,9 @@ pub async fn secrets_never_in_bodies(f: &Fixture) {
         .update(&admin(), &t, "1001", None, spec)
         .await
         .unwrap();
-    let renewed = store
-        .secrets::<AgentSpec>(&t, &a.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let expected = cec_sip_auth::compute_ha1(
-        cec_sip_auth::Algorithm::Md5,
-        "2001",
-        "opencec",
-        "New-sip-pass-2",
-    );
-    assert_eq!(renewed["sip_ha1_md5"], expected.as_str());
+    let renewed = agent_secrets(&store, &t, &a.id).await;
+    let expected = md5_ha1("2001", "New-sip-pass-2");
+    assert_eq!(renewed["sip_ha1_md5"], expected);
     assert!(cec_store::verify_password(
         "Web-pass-1",
         renewed["password_argon2"].as_str().unwrap()
