@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use cec_rtp::g711::G711;
 use cec_rtp::packet::RtpHeader;
-use cec_runtime::media::{MediaConfig, MediaEngine};
-use media_common::{WAIT, free_range, leg_config};
+use cec_runtime::media::MediaConfig;
+use media_common::{WAIT, free_range, io_mode, leg_config, start_engine};
 
 /// Names of this process's threads that are media shards.
 fn shard_threads() -> Vec<String> {
@@ -52,9 +52,10 @@ fn shards_run_on_their_own_threads_without_a_runtime_and_stop_on_drop() {
     let config = MediaConfig {
         rtp_ports: free_range(4),
         shards: 3,
+        io: io_mode(),
         ..MediaConfig::default()
     };
-    let (engine, _events) = MediaEngine::start(config).unwrap();
+    let (engine, _events) = start_engine(config);
     // A thread names itself once it runs.
     wait_until(|| shard_threads() == ["cec-media-0", "cec-media-1", "cec-media-2"]);
 

@@ -9,8 +9,11 @@ Engines run one at a time (alternating per step) so they never compete for the C
 Prints a Markdown table with the ratio ours / rtpengine. Stdlib only.
 
 Usage: interop/bench/rtp/run.py [--window S] [--steps 1500,2000,...] [--baseline DIR]
+                                [--modes mmsg,uring]
 
 --baseline DIR also runs DIR/media-host (an older build) as engine "before", side by side.
+--modes runs our media-host once per I/O mode (`--io`), as engines "ours-mmsg", "ours-uring"
+(one engine "ours" with the default mode when not given), each with its ratio to rtpengine.
 """
 
 import argparse
@@ -57,9 +60,10 @@ NG_BEFORE = "127.0.0.1:2225"
 BASELINE_BIN = None  # --baseline: another build's release dir, run as engine "before"
 
 
-def start_ours():
+def start_ours(io=None):
+    mode = ["--io", io] if io else []
     return subprocess.Popen([os.path.join(BIN, "media-host"), "--ng", NG_OURS,
-                             "--ports", "40000-59999"],
+                             "--ports", "40000-59999"] + mode,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -78,6 +82,7 @@ def start_rtpengine():
 
 
 ENGINES = {"ours": (start_ours, NG_OURS), "rtpengine": (start_rtpengine, NG_RTPENGINE)}
+OURS = ["ours"]  # our engines (one per --modes entry), each compared with rtpengine
 
 
 def run_step(name, calls, window, warmup):
@@ -132,7 +137,16 @@ def main():
     parser.add_argument("--json", help="also write all results here")
     parser.add_argument("--baseline", help="release dir of an older media-host build, run "
                         "side by side as engine 'before' (e.g. to measure a change)")
+    parser.add_argument("--modes", help="comma-separated media-host I/O modes (mmsg, uring, "
+                        "auto), one engine 'ours-<mode>' each")
     args = parser.parse_args()
+    if args.modes:
+        del ENGINES["ours"]
+        OURS.clear()
+        for mode in [m for m in args.modes.split(",") if m]:
+            name = f"ours-{mode}"
+            OURS.append(name)
+            ENGINES[name] = ((lambda m=mode: start_ours(m)), NG_OURS)
     if args.baseline:
         global BASELINE_BIN
         BASELINE_BIN = args.baseline
@@ -164,19 +178,25 @@ def main():
                 strict[name] = False
     elapsed = time.time() - started
 
+    others = [n for n in ENGINES if n not in OURS and n != "rtpengine"]
+
     def row(label, key, digits, scale=1.0, calls=None):
-        vals = {}
+        raw = {}
         for name in ENGINES:
             r = results[name].get(calls)
-            v = None if r is None or r.get(key) is None else r[key] * scale
-            vals[name] = v
-        before = f" {fmt(vals['before'], digits)} |" if "before" in ENGINES else ""
-        return (f"| {label} | {fmt(vals['ours'], digits)} | {fmt(vals['rtpengine'], digits)} "
-                f"| {ratio(vals['ours'], vals['rtpengine'])} |{before}")
+            raw[name] = None if r is None or r.get(key) is None else r[key] * scale
+        return table_row(label, raw, lambda v: fmt(v, digits))
 
-    extra = (" before (--baseline) |", " --- |") if "before" in ENGINES else ("", "")
-    lines = ["| metric | ours (media-host) | rtpengine | ours / rtpengine |" + extra[0],
-             "| --- | --- | --- | --- |" + extra[1]]
+    def table_row(label, raw, show):
+        ours = " | ".join(show(raw[n]) for n in OURS)
+        ratios = " | ".join(ratio(raw[n], raw["rtpengine"]) for n in OURS)
+        rest = "".join(f" {show(raw[n])} |" for n in others)
+        return f"| {label} | {ours} | {show(raw['rtpengine'])} | {ratios} |{rest}"
+
+    header = (["metric"] + [f"{n} (media-host)" for n in OURS] + ["rtpengine"]
+              + [f"{n} / rtpengine" for n in OURS]
+              + [f"{n} (--baseline)" for n in others])
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for calls in (200, 1000):
         lines.append(row(f"engine CPU per relayed packet, µs ({calls} calls)",
                          "engine_us_per_packet", 2, calls=calls))
@@ -193,15 +213,11 @@ def main():
                          scale=1 / 1024, calls=calls))
         lines.append(row(f"load tool CPU, cores ({calls} calls)", "tool_cpu_cores", 3,
                          calls=calls))
-    lines.append(f"| largest N with < {LOSS_LIMIT_PCT} % loss and p99 delay variation "
-                 f"< {JITTER_LIMIT_US} µs (steps {', '.join(map(str, steps))}) | "
-                 f"{best['ours']} | {best['rtpengine']} | "
-                 f"{ratio(best['ours'], best['rtpengine'])} |"
-                 + (f" {best['before']} |" if "before" in ENGINES else ""))
-    lines.append(f"| largest N with < {LOSS_LIMIT_PCT} % loss (jitter ignored) | "
-                 f"{best_loss['ours']} | {best_loss['rtpengine']} | "
-                 f"{ratio(best_loss['ours'], best_loss['rtpengine'])} |"
-                 + (f" {best_loss['before']} |" if "before" in ENGINES else ""))
+    lines.append(table_row(f"largest N with < {LOSS_LIMIT_PCT} % loss and p99 delay variation "
+                           f"< {JITTER_LIMIT_US} µs (steps {', '.join(map(str, steps))})",
+                           best, str))
+    lines.append(table_row(f"largest N with < {LOSS_LIMIT_PCT} % loss (jitter ignored)",
+                           best_loss, str))
     print(f"RTP relay benchmark, {os.cpu_count()} cores, "
           f"{time.strftime('%Y-%m-%d')}, {elapsed:.0f} s")
     print("\n".join(lines))

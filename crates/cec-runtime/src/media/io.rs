@@ -11,6 +11,7 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::RawFd;
 
+use super::uring::UringSend;
 use cec_media::leg::MAX_DATAGRAM;
 use nix::sys::socket::{
     ControlMessage, MsgFlags, MultiHeaders, SockaddrLike, SockaddrStorage, recvmmsg, sendmmsg,
@@ -240,6 +241,39 @@ impl SendBatch {
                     start += 1;
                 }
             }
+        }
+    }
+}
+
+/// Where a shard's outgoing datagrams go: `sendmmsg` per socket, or one io_uring
+/// submission per relay pass for all sockets.
+pub(crate) enum Outgoing {
+    Mmsg(Box<SendBatch>),
+    Uring(Box<UringSend>),
+}
+
+impl Outgoing {
+    /// Queues `bytes` for `to` from socket `fd` (copied: the caller's buffer is reused).
+    pub(crate) fn push(&mut self, fd: RawFd, to: SocketAddr, bytes: &[u8]) {
+        match self {
+            Self::Mmsg(batch) => batch.push(fd, to, bytes),
+            Self::Uring(ring) => ring.push(fd, to, bytes),
+        }
+    }
+
+    /// Sends what is queued (and, for io_uring, reaps finished sends).
+    pub(crate) fn flush(&mut self) {
+        match self {
+            Self::Mmsg(batch) => batch.flush(),
+            Self::Uring(ring) => ring.flush(),
+        }
+    }
+
+    /// Sent and failed datagrams so far.
+    pub(crate) fn counters(&self) -> SendCounters {
+        match self {
+            Self::Mmsg(batch) => batch.counters,
+            Self::Uring(ring) => ring.counters,
         }
     }
 }

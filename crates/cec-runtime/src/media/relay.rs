@@ -12,7 +12,7 @@ use cec_media::leg::Channel;
 use cec_media::{Bridge, End, MediaLeg};
 use tokio::sync::mpsc;
 
-use super::io::{SendBatch, SendCounters};
+use super::io::{Outgoing, SendCounters};
 use super::shard::ShardCounters;
 use super::{LegId, MediaError, MediaEvent, PortReservation};
 
@@ -81,7 +81,7 @@ impl Unit {
     fn drain(
         &mut self,
         now: Instant,
-        tx: &mut SendBatch,
+        tx: &mut Outgoing,
         events: &mpsc::Sender<MediaEvent>,
         dropped: &mut u64,
     ) {
@@ -121,7 +121,7 @@ pub(crate) struct Relay {
     index: usize,
     units: Vec<Option<Unit>>,
     free_units: Vec<usize>,
-    tx: SendBatch,
+    tx: Outgoing,
     events: mpsc::Sender<MediaEvent>,
     counters: Arc<[ShardCounters]>,
     received: u64,
@@ -134,12 +134,13 @@ impl Relay {
         index: usize,
         events: mpsc::Sender<MediaEvent>,
         counters: Arc<[ShardCounters]>,
+        tx: Outgoing,
     ) -> Self {
         Self {
             index,
             units: Vec::new(),
             free_units: Vec::new(),
-            tx: SendBatch::new(),
+            tx,
             events,
             counters,
             received: 0,
@@ -204,13 +205,18 @@ impl Relay {
         }
     }
 
+    /// Sends what is queued now (before a socket it names is closed).
+    pub(crate) fn flush(&mut self) {
+        self.tx.flush();
+    }
+
     /// Sends what is batched and publishes the counters.
     pub(crate) fn finish_batch(&mut self) {
         self.tx.flush();
         let Some(counters) = self.counters.get(self.index) else {
             return;
         };
-        let now = self.tx.counters;
+        let now = self.tx.counters();
         let add = |counter: &std::sync::atomic::AtomicU64, value: u64| {
             if value > 0 {
                 counter.fetch_add(value, Ordering::Relaxed);

@@ -20,10 +20,11 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
 
-use super::io::{RECV_BATCH, RecvBatch};
+use super::io::{Outgoing, RECV_BATCH, RecvBatch, SendBatch};
 use super::ready::ReadySet;
 use super::relay::{LegIo, Relay, Unit};
-use super::{LegId, MediaError, MediaEvent, PortReservation};
+use super::uring::UringSend;
+use super::{IoMode, LegId, MediaError, MediaEvent, PortReservation};
 
 /// How often the legs' timers (RTP timeout, RTCP) are checked.
 const TICK: Duration = Duration::from_millis(50);
@@ -145,7 +146,17 @@ impl Shard {
         peers: Arc<[mpsc::UnboundedSender<Command>]>,
         events: mpsc::Sender<MediaEvent>,
         counters: Arc<[ShardCounters]>,
+        io: IoMode,
     ) -> Self {
+        // Auto was resolved by the engine; a shard whose ring fails falls back alone.
+        let tx = match io {
+            IoMode::Mmsg => None,
+            IoMode::Uring | IoMode::Auto => UringSend::new(),
+        }
+        .map_or_else(
+            || Outgoing::Mmsg(Box::new(SendBatch::new())),
+            |ring| Outgoing::Uring(Box::new(ring)),
+        );
         Self {
             index,
             commands,
@@ -154,7 +165,7 @@ impl Shard {
             pending: Vec::with_capacity(256),
             sockets: Vec::new(),
             free_sockets: Vec::new(),
-            relay: Relay::new(index, events, counters),
+            relay: Relay::new(index, events, counters, tx),
             legs: HashMap::new(),
             forward: HashMap::new(),
             rx: RecvBatch::new(),
@@ -480,6 +491,8 @@ impl Shard {
 
     /// Closes a released leg's sockets, then frees its ports.
     fn unregister(&mut self, io: LegIo) {
+        // Nothing queued may name a descriptor number the kernel could hand out again.
+        self.relay.flush();
         drop(self.deregister(io.rtp_slot));
         drop(self.deregister(io.rtcp_slot));
         drop(io);

@@ -12,7 +12,7 @@ use cec_media::quality::{NtpClock, QualityThresholds};
 use cec_media::{LegConfig, StreamIds};
 use cec_rtp::g711::G711;
 use cec_rtp::packet::{RtpHeader, RtpPacket};
-use cec_runtime::media::{MediaConfig, MediaEngine, MediaEvent, PortRange};
+use cec_runtime::media::{IoMode, MediaConfig, MediaEngine, MediaEvent, PortRange};
 use cec_sdp::Direction;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -39,14 +39,41 @@ pub fn free_range(pairs: u16) -> PortRange {
     panic!("no free port range found");
 }
 
+/// The I/O mode the media tests run in: `CEC_MEDIA_IO=mmsg|uring|auto` (default auto), so
+/// the whole suite can be run once per mode. A forced `uring` must really be io_uring.
+pub fn io_mode() -> IoMode {
+    match std::env::var("CEC_MEDIA_IO").as_deref() {
+        Ok("mmsg") => IoMode::Mmsg,
+        Ok("uring") => IoMode::Uring,
+        Ok("auto") | Err(_) => IoMode::Auto,
+        Ok(other) => panic!("CEC_MEDIA_IO={other}: expected mmsg, uring or auto"),
+    }
+}
+
+/// Starts an engine in `io` mode; checks that a forced mode is the one in use.
+pub fn start_engine(config: MediaConfig) -> (MediaEngine, mpsc::Receiver<MediaEvent>) {
+    let asked = config.io;
+    let (engine, events) = MediaEngine::start(config).unwrap();
+    match asked {
+        IoMode::Mmsg | IoMode::Uring => assert_eq!(engine.io_mode(), asked),
+        _ => assert_ne!(engine.io_mode(), IoMode::Auto),
+    }
+    (engine, events)
+}
+
 pub fn engine(pairs: u16) -> (MediaEngine, mpsc::Receiver<MediaEvent>, PortRange) {
+    engine_with(pairs, io_mode())
+}
+
+pub fn engine_with(pairs: u16, io: IoMode) -> (MediaEngine, mpsc::Receiver<MediaEvent>, PortRange) {
     let range = free_range(pairs);
     let config = MediaConfig {
         rtp_ports: range,
         shards: 2,
+        io,
         ..MediaConfig::default()
     };
-    let (engine, events) = MediaEngine::start(config).unwrap();
+    let (engine, events) = start_engine(config);
     (engine, events, range)
 }
 

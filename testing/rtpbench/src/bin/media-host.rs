@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use cec_media::quality::{NtpClock, QualityThresholds};
 use cec_media::{LegConfig, StreamIds};
 use cec_rtp::g711::G711;
-use cec_runtime::media::{LegHandle, MediaConfig, MediaEngine, PortRange};
+use cec_runtime::media::{IoMode, LegHandle, MediaConfig, MediaEngine, PortRange};
 use cec_sdp::Direction;
 use clap::Parser;
 use rtpbench::bencode::Value;
@@ -32,6 +32,19 @@ struct Args {
     /// Media shard threads; 0 = one per core.
     #[arg(long, default_value_t = 0)]
     shards: usize,
+    /// How shards send: mmsg (sendmmsg per socket), uring (one io_uring submission per
+    /// relay pass) or auto.
+    #[arg(long, default_value = "auto", value_parser = parse_io)]
+    io: IoMode,
+}
+
+fn parse_io(text: &str) -> Result<IoMode, String> {
+    match text {
+        "mmsg" => Ok(IoMode::Mmsg),
+        "uring" => Ok(IoMode::Uring),
+        "auto" => Ok(IoMode::Auto),
+        other => Err(format!("{other}: expected mmsg, uring or auto")),
+    }
 }
 
 struct Call {
@@ -175,9 +188,11 @@ async fn serve(args: Args, shards: usize) -> anyhow::Result<()> {
         rtp_ports,
         shards,
         socket_buffer: Some(1 << 20),
+        io: args.io,
         ..MediaConfig::default()
     };
     let (engine, mut events) = MediaEngine::start(config)?;
+    let io = engine.io_mode();
     // Nobody consumes events here; drain them so the channel never fills.
     tokio::spawn(async move { while events.recv().await.is_some() {} });
     let socket = UdpSocket::bind(args.ng).await?;
@@ -188,7 +203,7 @@ async fn serve(args: Args, shards: usize) -> anyhow::Result<()> {
         next_ssrc: u64::from(std::process::id()),
     };
     println!(
-        "media-host: ng on {}, RTP on {} ports {}",
+        "media-host: ng on {}, RTP on {} ports {}, I/O {io:?}",
         args.ng, host.ip, args.ports
     );
     let mut buf = vec![0u8; 65_536];
