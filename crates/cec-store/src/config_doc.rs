@@ -15,6 +15,7 @@ use crate::model::{
     AccessCodeSpec, AgentSpec, CalendarSpec, CalledRouteSpec, FlowSpec, PromptSpec, ReasonCodeSpec,
     SkillQueueSpec, TenantLimits, TrunkSpec,
 };
+use crate::repo::{RowWrite, insert_row, merge_secrets, update_row, write_refs};
 use crate::resource::{Kind, Page, RefField, Resource};
 use crate::{Actor, Store, StoreError};
 
@@ -387,10 +388,7 @@ impl Store {
             .filter(|(_, e)| !keep.contains(&e.id))
             .collect();
         for (_, e) in &doomed {
-            sqlx::query("DELETE FROM resource_refs WHERE from_id = $1")
-                .bind(&e.id)
-                .execute(&mut *tx)
-                .await?;
+            write_refs(&mut tx, &e.id, &[]).await?;
         }
         for p in &planned {
             let previous = existing.get(&(p.kind, p.key.clone()));
@@ -398,21 +396,17 @@ impl Store {
             match previous {
                 Some(e) if e.body == p.body && !secrets_changed => summary.unchanged += 1,
                 Some(e) => {
-                    let secrets =
-                        crate::repo::merge_secrets(e.secrets.as_deref(), p.secrets.clone());
-                    sqlx::query(
-                        "UPDATE resources SET natural_key = $1, alt_key = $2, version = version + 1, \
-                         updated_ms = $3, body = $4, secrets = $5 WHERE id = $6",
-                    )
-                    .bind(&p.key)
-                    .bind(&p.alt_key)
-                    .bind(now)
-                    .bind(&p.body)
-                    .bind(secrets)
-                    .bind(&e.id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|err| conflict(err, p))?;
+                    let row = RowWrite {
+                        id: &e.id,
+                        key: &p.key,
+                        alt_key: p.alt_key.as_deref(),
+                        time_ms: now,
+                        body: &p.body,
+                        secrets: merge_secrets(e.secrets.as_deref(), p.secrets.clone()),
+                    };
+                    update_row(&mut tx, row, None)
+                        .await
+                        .map_err(|err| conflict(err, p))?;
                     write_audit(
                         &mut tx,
                         Some(&tenant.id),
@@ -428,21 +422,17 @@ impl Store {
                     summary.updated += 1;
                 }
                 None => {
-                    sqlx::query(
-                        "INSERT INTO resources (id, tenant_id, kind, natural_key, alt_key, version, \
-                         created_ms, updated_ms, body, secrets) VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7, $8)",
-                    )
-                    .bind(&p.id)
-                    .bind(&tenant.id)
-                    .bind(p.kind.as_str())
-                    .bind(&p.key)
-                    .bind(&p.alt_key)
-                    .bind(now)
-                    .bind(&p.body)
-                    .bind(p.secrets.as_ref().map(ToString::to_string))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|err| conflict(err, p))?;
+                    let row = RowWrite {
+                        id: &p.id,
+                        key: &p.key,
+                        alt_key: p.alt_key.as_deref(),
+                        time_ms: now,
+                        body: &p.body,
+                        secrets: p.secrets.as_ref().map(ToString::to_string),
+                    };
+                    insert_row(&mut tx, &tenant.id, p.kind, row)
+                        .await
+                        .map_err(|err| conflict(err, p))?;
                     write_audit(
                         &mut tx,
                         Some(&tenant.id),
@@ -460,18 +450,7 @@ impl Store {
             }
         }
         for p in &planned {
-            sqlx::query("DELETE FROM resource_refs WHERE from_id = $1")
-                .bind(&p.id)
-                .execute(&mut *tx)
-                .await?;
-            for (field, to_id) in &p.refs {
-                sqlx::query("INSERT INTO resource_refs (from_id, field, to_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(&p.id)
-                    .bind(field)
-                    .bind(to_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            write_refs(&mut tx, &p.id, &p.refs).await?;
         }
         for ((kind, key), e) in doomed {
             sqlx::query("DELETE FROM resources WHERE id = $1")

@@ -92,7 +92,8 @@ async fn resolve_refs<R: Resource>(
     Ok(resolved)
 }
 
-async fn write_refs(
+/// Replaces the outgoing references of `from_id` (none removes them all).
+pub(crate) async fn write_refs(
     tx: &mut Transaction<'static, Any>,
     from_id: &str,
     refs: &[(String, String)],
@@ -113,6 +114,66 @@ async fn write_refs(
         .await?;
     }
     Ok(())
+}
+
+/// The columns of a resource row that a write sets.
+pub(crate) struct RowWrite<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) key: &'a str,
+    pub(crate) alt_key: Option<&'a str>,
+    pub(crate) time_ms: i64,
+    pub(crate) body: &'a str,
+    pub(crate) secrets: Option<String>,
+}
+
+/// Inserts a new resource row at version 1.
+pub(crate) async fn insert_row(
+    tx: &mut Transaction<'static, Any>,
+    tenant_id: &str,
+    kind: Kind,
+    row: RowWrite<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO resources (id, tenant_id, kind, natural_key, alt_key, version, \
+         created_ms, updated_ms, body, secrets) VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7, $8)",
+    )
+    .bind(row.id)
+    .bind(tenant_id)
+    .bind(kind.as_str())
+    .bind(row.key)
+    .bind(row.alt_key)
+    .bind(row.time_ms)
+    .bind(row.body)
+    .bind(row.secrets)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Replaces a resource row and bumps its version; with `version`, only if the row is still
+/// at that version. Returns whether a row was written.
+pub(crate) async fn update_row(
+    tx: &mut Transaction<'static, Any>,
+    row: RowWrite<'_>,
+    version: Option<i64>,
+) -> Result<bool, sqlx::Error> {
+    const SET: &str = "UPDATE resources SET natural_key = $1, alt_key = $2, \
+                       version = version + 1, updated_ms = $3, body = $4, secrets = $5";
+    let sql = match version {
+        Some(_) => format!("{SET} WHERE id = $6 AND version = $7"),
+        None => format!("{SET} WHERE id = $6"),
+    };
+    let mut query = sqlx::query(&sql)
+        .bind(row.key)
+        .bind(row.alt_key)
+        .bind(row.time_ms)
+        .bind(row.body)
+        .bind(row.secrets)
+        .bind(row.id);
+    if let Some(version) = version {
+        query = query.bind(version);
+    }
+    Ok(query.execute(&mut **tx).await?.rows_affected() == 1)
 }
 
 pub(crate) fn merge_secrets(old: Option<&str>, new: Option<Value>) -> Option<String> {
@@ -179,7 +240,8 @@ async fn fetch_current(
     })
 }
 
-fn check_version(expected: Option<i64>, current: i64) -> Result<(), StoreError> {
+/// Fails with a version mismatch when the caller expected another version.
+pub(crate) fn check_version(expected: Option<i64>, current: i64) -> Result<(), StoreError> {
     match expected {
         Some(expected) if expected != current => {
             Err(StoreError::VersionMismatch { expected, current })
@@ -217,21 +279,18 @@ impl Store {
         };
         let key = stored.spec.natural_key();
         let body = to_body(&stored.spec)?;
-        sqlx::query(
-            "INSERT INTO resources (id, tenant_id, kind, natural_key, alt_key, version, \
-             created_ms, updated_ms, body, secrets) VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7, $8)",
-        )
-        .bind(&stored.id)
-        .bind(tenant_id)
-        .bind(R::KIND.as_str())
-        .bind(&key)
-        .bind(stored.spec.alt_key())
-        .bind(stored.created_ms)
-        .bind(&body)
-        .bind(merge_secrets(None, secrets))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| duplicate_or(e, R::KIND, &key, stored.spec.alt_key().as_deref()))?;
+        let alt_key = stored.spec.alt_key();
+        let row = RowWrite {
+            id: &stored.id,
+            key: &key,
+            alt_key: alt_key.as_deref(),
+            time_ms: stored.created_ms,
+            body: &body,
+            secrets: merge_secrets(None, secrets),
+        };
+        insert_row(&mut tx, tenant_id, R::KIND, row)
+            .await
+            .map_err(|e| duplicate_or(e, R::KIND, &key, alt_key.as_deref()))?;
         write_refs(&mut tx, &stored.id, &refs).await?;
         write_audit(
             &mut tx,
@@ -391,21 +450,19 @@ impl Store {
         let new_key = spec.natural_key();
         let body = to_body(&spec)?;
         let updated_ms = now_ms();
-        let result = sqlx::query(
-            "UPDATE resources SET natural_key = $1, alt_key = $2, version = version + 1, \
-             updated_ms = $3, body = $4, secrets = $5 WHERE id = $6 AND version = $7",
-        )
-        .bind(&new_key)
-        .bind(spec.alt_key())
-        .bind(updated_ms)
-        .bind(&body)
-        .bind(merge_secrets(current.secrets.as_deref(), new_secrets))
-        .bind(&current.id)
-        .bind(current.version)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| duplicate_or(e, R::KIND, &new_key, spec.alt_key().as_deref()))?;
-        if result.rows_affected() != 1 {
+        let alt_key = spec.alt_key();
+        let row = RowWrite {
+            id: &current.id,
+            key: &new_key,
+            alt_key: alt_key.as_deref(),
+            time_ms: updated_ms,
+            body: &body,
+            secrets: merge_secrets(current.secrets.as_deref(), new_secrets),
+        };
+        let written = update_row(&mut tx, row, Some(current.version))
+            .await
+            .map_err(|e| duplicate_or(e, R::KIND, &new_key, alt_key.as_deref()))?;
+        if !written {
             return Err(StoreError::VersionMismatch {
                 expected: expected_version.unwrap_or(current.version),
                 current: current.version + 1,

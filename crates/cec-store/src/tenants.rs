@@ -125,12 +125,7 @@ impl Store {
     ) -> Result<Stored<TenantSpec>, StoreError> {
         validated(&spec)?;
         let current = self.get_tenant(key).await?;
-        if let Some(expected) = expected_version.filter(|&v| v != current.version) {
-            return Err(StoreError::VersionMismatch {
-                expected,
-                current: current.version,
-            });
-        }
+        crate::repo::check_version(expected_version, current.version)?;
         let body = body_of(&spec);
         let now = now_ms();
         let mut tx = self.pools.write.begin().await?;
@@ -183,12 +178,7 @@ impl Store {
         expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
         let current = self.get_tenant(key).await?;
-        if let Some(expected) = expected_version.filter(|&v| v != current.version) {
-            return Err(StoreError::VersionMismatch {
-                expected,
-                current: current.version,
-            });
-        }
+        crate::repo::check_version(expected_version, current.version)?;
         let mut tx = self.pools.write.begin().await?;
         // References inside the tenant go first so no row points at a deleted one.
         sqlx::query(
