@@ -3,6 +3,7 @@
 
 mod auth;
 mod errors;
+mod expiring;
 mod extras;
 mod health;
 mod openapi;

@@ -2,22 +2,28 @@
 //! not when its token expires: each request checks that the principal still exists, through a
 //! short cache so the check costs a database read only every few seconds per principal.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use cec_store::model::AgentSpec;
 use cec_store::{Store, StoreError};
 
+use super::expiring::Expiring;
 use crate::{Claims, PrincipalKind, Problem};
 
 /// How long a positive check is trusted on this node (other nodes see a revocation within it).
 pub const PRINCIPAL_CHECK_TTL: Duration = Duration::from_secs(5);
 
 /// Recently checked principals.
-#[derive(Default)]
 pub struct PrincipalCache {
-    checked: Mutex<HashMap<String, Instant>>,
+    checked: Expiring<()>,
+}
+
+impl Default for PrincipalCache {
+    fn default() -> Self {
+        PrincipalCache {
+            checked: Expiring::new(PRINCIPAL_CHECK_TTL, 100_000),
+        }
+    }
 }
 
 fn cache_key(claims: &Claims) -> String {
@@ -36,11 +42,7 @@ impl PrincipalCache {
     pub async fn check(&self, store: &Store, claims: &Claims) -> Result<(), Problem> {
         let key = cache_key(claims);
         let now = Instant::now();
-        if let Ok(checked) = self.checked.lock()
-            && checked
-                .get(&key)
-                .is_some_and(|at| now.duration_since(*at) < PRINCIPAL_CHECK_TTL)
-        {
+        if self.checked.get(&key, now).is_some() {
             return Ok(());
         }
         let active = match claims.principal {
@@ -54,18 +56,11 @@ impl PrincipalCache {
                 }
             }
         };
-        let mut checked = self
-            .checked
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if active {
-            if checked.len() > 100_000 {
-                checked.retain(|_, at| now.duration_since(*at) < PRINCIPAL_CHECK_TTL);
-            }
-            checked.insert(key, now);
+            self.checked.insert(key, (), now);
             Ok(())
         } else {
-            checked.remove(&key);
+            self.checked.remove(&key);
             Err(Problem::invalid_token(
                 "the key of this token was revoked or the agent deleted",
             ))
@@ -74,8 +69,6 @@ impl PrincipalCache {
 
     /// Forgets a principal at once (its key was revoked on this node).
     pub fn forget_key(&self, access_key: &str) {
-        if let Ok(mut checked) = self.checked.lock() {
-            checked.remove(&format!("key:{access_key}"));
-        }
+        self.checked.remove(&format!("key:{access_key}"));
     }
 }

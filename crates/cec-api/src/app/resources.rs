@@ -28,14 +28,9 @@ pub struct VersionQuery {
     pub version: Option<i64>,
 }
 
-/// Parses a JSON object as a spec, taking `version` out; errors name the field.
-pub(crate) fn spec_from<R: Resource>(value: Value) -> Result<(R, Option<i64>), Problem> {
-    document_from::<R>(value)
-}
-
-/// Parses a JSON object as any strict document, taking `version` out and ignoring the
-/// server-managed fields; errors name the field.
-pub(crate) fn document_from<T: serde::de::DeserializeOwned>(
+/// Parses a JSON object as a spec (or any strict document), taking `version` out and
+/// ignoring the server-managed fields; errors name the field.
+pub(crate) fn spec_from<T: serde::de::DeserializeOwned>(
     mut value: Value,
 ) -> Result<(T, Option<i64>), Problem> {
     let Value::Object(map) = &mut value else {

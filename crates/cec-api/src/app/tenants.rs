@@ -42,11 +42,9 @@ async fn list_tenants(
 async fn create_tenant(
     State(state): State<ApiState>,
     Authenticated(claims): Authenticated,
-    ApiJson(body): ApiJson<Value>,
+    ApiJson(spec): ApiJson<TenantSpec>,
 ) -> Result<(StatusCode, Json<Stored<TenantSpec>>), Problem> {
     require_system(&state, &claims).await?;
-    let bytes = serde_json::to_vec(&body).map_err(|e| Problem::internal(&e))?;
-    let spec: TenantSpec = crate::parse_json(&bytes)?;
     Ok((
         StatusCode::CREATED,
         Json(state.store.create_tenant(&actor(&claims), spec).await?),
@@ -70,7 +68,7 @@ async fn replace_tenant(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Stored<TenantSpec>>, Problem> {
     require_system(&state, &claims).await?;
-    let (spec, version) = super::resources::document_from::<TenantSpec>(body)?;
+    let (spec, version) = super::resources::spec_from::<TenantSpec>(body)?;
     Ok(Json(
         state
             .store
