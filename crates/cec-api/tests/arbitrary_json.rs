@@ -4,36 +4,21 @@
 
 mod common;
 
+mod json_strategy;
+
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, header};
 use cec_api::{Registry, Role};
 use proptest::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tower::ServiceExt;
 
 fn json_value() -> impl Strategy<Value = Value> {
-    let key = prop_oneof![
-        4 => prop::sample::select(vec!["name", "a", "b", "priority", "strategy"]).prop_map(str::to_owned),
-        1 => ".{0,8}",
-    ];
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(Value::from),
-        prop::sample::select(vec!["round_robin", "longest_idle", ""]).prop_map(Value::from),
-        ".{0,12}".prop_map(Value::from),
-    ];
-    leaf.prop_recursive(4, 32, 6, move |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((key.clone(), inner), 0..6)
-                .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
-        ]
-    })
+    json_strategy::json_value(
+        &["name", "a", "b", "priority", "strategy"],
+        &["round_robin", "longest_idle", ""],
+        4,
+    )
 }
 
 fn runtime() -> tokio::runtime::Runtime {

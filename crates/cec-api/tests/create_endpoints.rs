@@ -4,11 +4,13 @@
 //! field replaced by an arbitrary value (which reaches the model's validation and the
 //! reference checks instead of stopping at the first unknown field).
 
+mod json_strategy;
+
 use std::sync::OnceLock;
 
 use cec_store::Actor;
 use proptest::prelude::*;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 fn bases() -> Vec<(&'static str, Value)> {
     vec![
@@ -46,19 +48,26 @@ fn bases() -> Vec<(&'static str, Value)> {
 }
 
 fn json_value() -> impl Strategy<Value = Value> {
-    let key = prop_oneof![
-        4 => prop::sample::select(vec!["name", "number", "trunk", "target", "type", "id", "skills", "queue", "weight", "addresses", "host", "port", "draft", "code", "kind", "weekly"]).prop_map(str::to_owned),
-        1 => ".{0,8}",
-    ];
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(Value::from),
-        prop::sample::select(vec![
+    json_strategy::json_value(
+        &[
+            "name",
+            "number",
+            "trunk",
+            "target",
+            "type",
+            "id",
+            "skills",
+            "queue",
+            "weight",
+            "addresses",
+            "host",
+            "port",
+            "draft",
+            "code",
+            "kind",
+            "weekly",
+        ],
+        &[
             "skill_queue",
             "ivr_flow",
             "release",
@@ -67,18 +76,10 @@ fn json_value() -> impl Strategy<Value = Value> {
             "4001",
             "09:00",
             "udp",
-            ""
-        ])
-        .prop_map(Value::from),
-        ".{0,12}".prop_map(Value::from),
-    ];
-    leaf.prop_recursive(3, 24, 5, move |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::vec((key.clone(), inner), 0..5)
-                .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
-        ]
-    })
+            "",
+        ],
+        3,
+    )
 }
 
 mod store_fixture;
