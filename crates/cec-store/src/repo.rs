@@ -11,7 +11,17 @@ use crate::error::Problems;
 use crate::resource::{Kind, Listing, Page, RefField, Resource, Stored};
 use crate::{Actor, Store, StoreError};
 
-const SELECT_COLUMNS: &str = "id, version, created_ms, updated_ms, body, natural_key";
+/// A `SELECT` of the stored-object columns of one tenant's objects of one kind (`$1`, `$2`),
+/// with `$rest` appended: built at compile time, no SQL formatting per query.
+macro_rules! select_resources {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, version, created_ms, updated_ms, body, natural_key FROM resources ",
+            "WHERE tenant_id = $1 AND kind = $2 AND ",
+            $rest
+        )
+    };
+}
 
 /// Decodes a row with `id, version, created_ms, updated_ms, body` into a stored object.
 pub(crate) fn decode_row<T: serde::de::DeserializeOwned>(
@@ -157,13 +167,20 @@ pub(crate) async fn update_row(
     row: RowWrite<'_>,
     version: Option<i64>,
 ) -> Result<bool, sqlx::Error> {
-    const SET: &str = "UPDATE resources SET natural_key = $1, alt_key = $2, \
-                       version = version + 1, updated_ms = $3, body = $4, secrets = $5";
+    macro_rules! update {
+        ($condition:literal) => {
+            concat!(
+                "UPDATE resources SET natural_key = $1, alt_key = $2, version = version + 1, ",
+                "updated_ms = $3, body = $4, secrets = $5 WHERE ",
+                $condition
+            )
+        };
+    }
     let sql = match version {
-        Some(_) => format!("{SET} WHERE id = $6 AND version = $7"),
-        None => format!("{SET} WHERE id = $6"),
+        Some(_) => update!("id = $6 AND version = $7"),
+        None => update!("id = $6"),
     };
-    let mut query = sqlx::query(&sql)
+    let mut query = sqlx::query(sql)
         .bind(row.key)
         .bind(row.alt_key)
         .bind(row.time_ms)
@@ -314,8 +331,12 @@ impl Store {
         tenant_id: &str,
         key: &str,
     ) -> Result<Stored<R>, StoreError> {
-        self.get_where::<R>(tenant_id, "(id = $3 OR natural_key = $3)", key)
-            .await
+        self.get_where::<R>(
+            tenant_id,
+            select_resources!("(id = $3 OR natural_key = $3) LIMIT 1"),
+            key,
+        )
+        .await
     }
 
     /// Reads one object by its second unique key (an agent's SIP user).
@@ -324,21 +345,21 @@ impl Store {
         tenant_id: &str,
         alt_key: &str,
     ) -> Result<Stored<R>, StoreError> {
-        self.get_where::<R>(tenant_id, "alt_key = $3", alt_key)
-            .await
+        self.get_where::<R>(
+            tenant_id,
+            select_resources!("alt_key = $3 LIMIT 1"),
+            alt_key,
+        )
+        .await
     }
 
     async fn get_where<R: Resource>(
         &self,
         tenant_id: &str,
-        condition: &str,
+        sql: &'static str,
         key: &str,
     ) -> Result<Stored<R>, StoreError> {
-        let sql = format!(
-            "SELECT {SELECT_COLUMNS} FROM resources WHERE tenant_id = $1 AND kind = $2 \
-             AND {condition} LIMIT 1"
-        );
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(sql)
             .bind(tenant_id)
             .bind(R::KIND.as_str())
             .bind(key)
@@ -374,11 +395,7 @@ impl Store {
         page: &Page,
     ) -> Result<Listing<Stored<R>>, StoreError> {
         let limit = page.effective_limit()?;
-        let sql = format!(
-            "SELECT {SELECT_COLUMNS} FROM resources WHERE tenant_id = $1 AND kind = $2 \
-             AND id > $3 ORDER BY id LIMIT $4"
-        );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(select_resources!("id > $3 ORDER BY id LIMIT $4"))
             .bind(tenant_id)
             .bind(R::KIND.as_str())
             .bind(page.cursor.clone().unwrap_or_default())
