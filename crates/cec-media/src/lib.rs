@@ -6,14 +6,17 @@
 //!
 //! - [`leg::MediaLeg`]: one dialog side. `handle_packet` / `handle_rtcp` in,
 //!   `poll_transmit` / `poll_event` / `poll_timeout` / `handle_timeout` out. Symmetric RTP
-//!   latching, RTP timeout, direction, RTCP SR/RR every 5 s, quality alerts.
+//!   latching, RTP timeout, direction, RTCP SR/RR every 5 s, quality alerts;
+//!   `renegotiate` applies a later answer / re-INVITE (codec, payload types, addresses)
+//!   without breaking the outgoing stream.
 //! - [`bridge::Bridge`]: relays between two legs in place (transcoding, DTMF remap or
 //!   in-band conversion). [`outbound::OutboundStream`] keeps each leg's outgoing stream
 //!   continuous across prompt -> bridge -> hold-music switches.
 //! - [`player::Player`] (prompts, tones, loops, barge-in), [`recorder::Recorder`]
 //!   (two-channel crash-tolerant WAV), [`mixer::Mixer`] (conference, listen / whisper /
 //!   barge), all on 20 ms [`Frame`]s with [`jitter::JitterBuffer`] inputs.
-//! - [`quality`] and [`emodel`]: RFC 3550 statistics, RTT, E-model MOS, thresholds.
+//! - [`quality`] and [`emodel`]: RTT, E-model MOS, thresholds, from the RFC 3550
+//!   statistics, DTMF de-duplication and wire formats of `cec-rtp` (not duplicated here).
 //!
 //! Everything is pure: time is always an argument (`now: Instant`), nothing here opens a
 //! socket or reads a clock, so every behaviour is tested deterministically.
@@ -45,7 +48,9 @@ pub mod wav_import;
 pub use bridge::{Bridge, End, Forwarded};
 pub use frame::{FRAME_DURATION, FRAME_SAMPLES, Frame, SAMPLE_RATE, SILENCE};
 pub use jitter::{JitterBuffer, JitterConfig, Playout, Push};
-pub use leg::{LegConfig, LegError, LegEvent, MediaLeg, Received, StreamIds, Transmit};
+pub use leg::{
+    LegConfig, LegError, LegEvent, MediaLeg, Received, Renegotiation, StreamIds, Transmit,
+};
 pub use mixer::{Mixer, MixerError, ParticipantId, Role, SupervisorMode};
 pub use outbound::{OutboundStream, Stamp};
 pub use player::{PlayItem, Player, PlayerEvent, Playlist, Repeat};

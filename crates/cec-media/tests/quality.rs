@@ -1,72 +1,15 @@
-//! Quality measurement: RFC 3550 jitter and loss (cumulative, per interval, across the
-//! sequence wrap), RTT from LSR/DLSR, NTP mapping, MOS and the threshold alerts that name
-//! the limit crossed.
+//! Quality measurement: RTT from LSR/DLSR, NTP mapping, MOS and the threshold alerts that
+//! name the limit crossed. (RFC 3550 jitter and loss are `cec_rtp::stats::ReceiverStats`,
+//! tested in cec-rtp; how a leg feeds and resets them is in tests/leg.rs.)
 
 mod common;
 
 use std::time::Duration;
 
 use cec_media::quality::{
-    IntervalQuality, NtpClock, QualityLimit, QualityThresholds, ReceptionStats, round_trip_time,
+    IntervalQuality, NtpClock, QualityLimit, QualityThresholds, round_trip_time,
 };
 use common::{at, origin};
-
-#[test]
-fn steady_stream_has_no_jitter_or_loss() {
-    let t0 = origin();
-    let mut stats = ReceptionStats::new();
-    for n in 0..100u64 {
-        stats.on_packet(
-            at(t0, n * 20),
-            65_500u16.wrapping_add(n as u16),
-            1_000 + n as u32 * 160,
-        );
-    }
-    assert_eq!(stats.jitter_units(), 0);
-    assert_eq!(stats.expected(), 100);
-    assert_eq!(stats.cumulative_lost(), 0);
-    assert_eq!(
-        stats.extended_highest(),
-        65_500 + 99,
-        "wrap counted as a cycle"
-    );
-}
-
-#[test]
-fn alternating_delay_converges_to_rfc3550_jitter() {
-    let t0 = origin();
-    let mut stats = ReceptionStats::new();
-    // Every other packet 10 ms late: |D| = 80 units each time; J converges to 80.
-    for n in 0..400u64 {
-        let late = if n % 2 == 1 { 10 } else { 0 };
-        stats.on_packet(at(t0, n * 20 + late), n as u16, n as u32 * 160);
-    }
-    let j = stats.jitter_units();
-    assert!((78..=80).contains(&j), "{j}");
-    assert!((stats.jitter().as_secs_f64() * 1000.0 - 10.0).abs() < 0.3);
-}
-
-#[test]
-fn loss_is_counted_per_interval_and_cumulatively() {
-    let t0 = origin();
-    let mut stats = ReceptionStats::new();
-    for n in (0..100u16).filter(|n| n % 10 != 0 || *n == 0) {
-        stats.on_packet(at(t0, u64::from(n) * 20), n, u32::from(n) * 160);
-    }
-    let first = stats.take_interval();
-    assert_eq!((first.expected, first.lost), (100, 9));
-    assert_eq!(first.fraction_lost, (9 * 256 / 100) as u8);
-    assert!((first.percent() - 9.0).abs() < 1e-9);
-    for n in 100..200u16 {
-        stats.on_packet(at(t0, u64::from(n) * 20), n, u32::from(n) * 160);
-    }
-    let second = stats.take_interval();
-    assert_eq!(
-        (second.expected, second.lost, second.fraction_lost),
-        (100, 0, 0)
-    );
-    assert_eq!(stats.cumulative_lost(), 9);
-}
 
 #[test]
 fn round_trip_from_lsr_and_dlsr() {

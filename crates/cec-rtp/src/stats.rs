@@ -206,29 +206,63 @@ impl ReceiverStats {
         f64::from(self.jitter_scaled) / 16.0 * 1000.0 / f64::from(clock_rate)
     }
 
-    /// Fraction lost (in 1/256) since the previous call, and starts a new interval (A.3).
-    pub fn fraction_lost_since_last(&mut self) -> u8 {
+    /// Interarrival jitter as a duration for a `clock_rate` Hz clock (zero for a zero
+    /// rate).
+    pub fn jitter_duration(&self, clock_rate: u32) -> Duration {
+        let nanos = u64::from(self.jitter_scaled) * 1_000_000_000 / 16;
+        nanos
+            .checked_div(u64::from(clock_rate))
+            .map_or(Duration::ZERO, Duration::from_nanos)
+    }
+
+    /// Loss since the previous call, and starts a new interval (A.3). Call it once per
+    /// report: it is what [`report_block`](Self::report_block) uses for the fraction lost.
+    pub fn take_interval(&mut self) -> IntervalLoss {
         let expected = self.expected();
         let expected_interval = expected.wrapping_sub(self.expected_prior);
         self.expected_prior = expected;
         let received_interval = self.received.wrapping_sub(self.received_prior);
         self.received_prior = self.received;
-        let lost_interval = i64::from(expected_interval) - i64::from(received_interval);
-        if expected_interval == 0 || lost_interval <= 0 {
+        let lost = expected_interval.saturating_sub(received_interval);
+        let fraction_lost = if expected_interval == 0 {
             0
         } else {
-            // lost_interval <= expected_interval, so the result is at most 256; cap to 255.
-            ((lost_interval << 8) / i64::from(expected_interval)).min(255) as u8
+            // lost <= expected_interval, so the result is at most 256; cap to 255.
+            ((u64::from(lost) << 8) / u64::from(expected_interval)).min(255) as u8
+        };
+        IntervalLoss {
+            expected: expected_interval,
+            received: received_interval,
+            lost,
+            fraction_lost,
         }
+    }
+
+    /// Fraction lost (in 1/256) since the previous call, and starts a new interval (A.3).
+    pub fn fraction_lost_since_last(&mut self) -> u8 {
+        self.take_interval().fraction_lost
     }
 
     /// A report block for this source with the given LSR and DLSR; starts a new
     /// fraction-lost interval.
     pub fn report_block(&mut self, ssrc: u32, lsr: u32, dlsr: u32) -> ReportBlock {
-        let fraction_lost = self.fraction_lost_since_last();
+        let interval = self.take_interval();
+        self.block_for_interval(ssrc, &interval, lsr, dlsr)
+    }
+
+    /// A report block whose fraction lost is `interval`'s (from
+    /// [`take_interval`](Self::take_interval)), for a caller that also needs the interval
+    /// itself (e.g. for quality alerts).
+    pub fn block_for_interval(
+        &self,
+        ssrc: u32,
+        interval: &IntervalLoss,
+        lsr: u32,
+        dlsr: u32,
+    ) -> ReportBlock {
         ReportBlock {
             ssrc,
-            fraction_lost,
+            fraction_lost: interval.fraction_lost,
             // Clamped to the 24-bit field.
             cumulative_lost: self.cumulative_lost().clamp(-0x80_0000, 0x7F_FFFF) as i32,
             highest_seq: self.extended_highest_seq(),
@@ -246,6 +280,31 @@ impl ReceiverStats {
             None => (0, 0),
         };
         self.report_block(ssrc, lsr, dlsr)
+    }
+}
+
+/// Loss over one reporting interval (RFC 3550 A.3), from
+/// [`ReceiverStats::take_interval`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IntervalLoss {
+    /// Packets expected in the interval.
+    pub expected: u32,
+    /// Packets received in the interval (duplicates included).
+    pub received: u32,
+    /// Packets lost in the interval (0 when duplicates outnumber losses).
+    pub lost: u32,
+    /// Lost fraction in 1/256 units, as in a report block.
+    pub fraction_lost: u8,
+}
+
+impl IntervalLoss {
+    /// The loss in percent of the packets expected (0 when none were expected).
+    pub fn percent(&self) -> f64 {
+        if self.expected == 0 {
+            0.0
+        } else {
+            f64::from(self.lost) * 100.0 / f64::from(self.expected)
+        }
     }
 }
 

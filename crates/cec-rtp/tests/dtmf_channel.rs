@@ -1,8 +1,9 @@
 //! End-to-end RFC 4733: a digit string goes through `DtmfSender`, a lossy channel
 //! (random loss that spares at least one packet per digit, duplicates, reordering within a
 //! digit) and `DtmfReceiver`, which must report exactly the digits sent, in order, once
-//! each, including repeated digits. Also checks that a digit whose packets are all lost
-//! simply disappears without disturbing the others.
+//! each, including repeated digits, both when each event ends and (for early reaction) at
+//! its first packet. Also checks that a digit whose packets are all lost simply disappears
+//! without disturbing the others.
 
 use std::time::{Duration, Instant};
 
@@ -54,15 +55,18 @@ impl Rng {
     }
 }
 
-fn receive(arrivals: &[(Instant, EventPacket)], seqs: &[u16]) -> String {
+/// The digits reported when their events end, and those named at their first packet.
+fn receive(arrivals: &[(Instant, EventPacket)], seqs: &[u16]) -> (String, String) {
     let mut receiver = DtmfReceiver::new();
     let mut got = String::new();
+    let mut started = String::new();
     let mut last = arrivals.first().map(|a| a.0);
     for ((at, p), seq) in arrivals.iter().zip(seqs) {
         receiver.handle_timeout(*at);
-        receiver
+        let start = receiver
             .handle(*seq, p.timestamp, &p.payload.to_bytes(), *at)
             .unwrap();
+        started.extend(start);
         while let Some(d) = receiver.poll_event() {
             got.push(d.digit);
         }
@@ -74,7 +78,7 @@ fn receive(arrivals: &[(Instant, EventPacket)], seqs: &[u16]) -> String {
     while let Some(d) = receiver.poll_event() {
         got.push(d.digit);
     }
-    got
+    (got, started)
 }
 
 proptest! {
@@ -121,7 +125,9 @@ proptest! {
             clock = clock.max(a.0);
             a.0 = clock;
         }
-        prop_assert_eq!(receive(&arrivals, &seqs), digits);
+        let (ended, started) = receive(&arrivals, &seqs);
+        prop_assert_eq!(&ended, &digits);
+        prop_assert_eq!(started, digits);
     }
 }
 
@@ -146,5 +152,5 @@ fn a_digit_lost_completely_is_missing_and_the_rest_are_intact() {
             }
         }
     }
-    assert_eq!(receive(&arrivals, &seqs), "13");
+    assert_eq!(receive(&arrivals, &seqs), ("13".into(), "13".into()));
 }

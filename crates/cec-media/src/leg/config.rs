@@ -93,6 +93,50 @@ impl LegConfig {
         ids: StreamIds,
         ntp: NtpClock,
     ) -> Result<Self, LegError> {
+        let terms = Renegotiation::from_negotiated(stream)?;
+        Ok(Self {
+            remote_rtp: terms.remote_rtp,
+            remote_rtcp: terms.remote_rtcp,
+            codec: terms.codec,
+            payload_type: terms.payload_type,
+            telephone_event: terms.telephone_event,
+            direction: terms.direction,
+            ids,
+            latching: true,
+            rtp_timeout: Duration::from_secs(30),
+            rtcp_interval: Duration::from_secs(5),
+            cname: format!("{:08x}@opencec", ids.ssrc),
+            ntp,
+            thresholds: QualityThresholds::default(),
+            playout_delay: JitterConfig::default().depth as u32 * crate::frame::FRAME_DURATION,
+            plc: true,
+        })
+    }
+}
+
+/// What an SDP offer/answer decides for a leg, as applied to a live leg by
+/// [`super::MediaLeg::renegotiate`] (an answer, a re-INVITE or an UPDATE). Our
+/// identifiers, timers and thresholds are not part of it: they never change mid-call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Renegotiation {
+    /// The voice codec.
+    pub codec: G711,
+    /// Its payload type (sent and expected).
+    pub payload_type: u8,
+    /// RFC 4733 telephone-event payload type, when negotiated.
+    pub telephone_event: Option<u8>,
+    /// Our direction.
+    pub direction: Direction,
+    /// Where the SDP says to send RTP (`None` for an FQDN or a hold address).
+    pub remote_rtp: Option<SocketAddr>,
+    /// Where the SDP says to send RTCP.
+    pub remote_rtcp: Option<SocketAddr>,
+}
+
+impl Renegotiation {
+    /// The terms of an accepted SDP stream: G.711 at 8 kHz and 20 ms only; the
+    /// unspecified address (RFC 2543 hold) and port 0 are not destinations.
+    pub fn from_negotiated(stream: &NegotiatedStream) -> Result<Self, LegError> {
         let codec = &stream.codec;
         let law = match codec.name.to_ascii_uppercase().as_str() {
             "PCMA" if codec.clock_rate == 8000 => G711::Alaw,
@@ -107,7 +151,6 @@ impl LegConfig {
         if stream.ptime != 20 {
             return Err(LegError::UnsupportedPtime(stream.ptime));
         }
-        // 0.0.0.0 (RFC 2543 hold) and port 0 are not destinations.
         let usable = |addr: SocketAddr| !addr.ip().is_unspecified() && addr.port() != 0;
         let remote_rtp = stream.remote_rtp_addr().filter(|a| usable(*a));
         let remote_rtcp = match (&stream.remote_rtcp_address, stream.remote_rtcp_port) {
@@ -117,21 +160,12 @@ impl LegConfig {
         }
         .filter(|a| usable(*a));
         Ok(Self {
-            remote_rtp,
-            remote_rtcp,
             codec: law,
             payload_type: codec.payload_type,
             telephone_event: stream.telephone_event,
             direction: stream.direction,
-            ids,
-            latching: true,
-            rtp_timeout: Duration::from_secs(30),
-            rtcp_interval: Duration::from_secs(5),
-            cname: format!("{:08x}@opencec", ids.ssrc),
-            ntp,
-            thresholds: QualityThresholds::default(),
-            playout_delay: JitterConfig::default().depth as u32 * crate::frame::FRAME_DURATION,
-            plc: true,
+            remote_rtp,
+            remote_rtcp,
         })
     }
 }

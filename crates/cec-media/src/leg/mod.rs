@@ -3,27 +3,28 @@
 //! packets as one continuous stream, and runs RTCP and quality monitoring.
 
 mod config;
-mod dtmf;
 mod queue;
+mod renegotiate;
 mod rtcp;
 
-pub use config::{LegConfig, LegError, StreamIds};
+pub use config::{LegConfig, LegError, Renegotiation, StreamIds};
 pub use queue::{Channel, MAX_DATAGRAM, QUEUE_LIMIT, Transmit};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use cec_rtp::dtmf::TelephoneEvent;
+use cec_rtp::dtmf::{DtmfReceiver, TelephoneEvent};
 use cec_rtp::g711::G711;
 use cec_rtp::packet::{RtpHeader, RtpPacket, is_rtcp, rewrite_header};
+use cec_rtp::stats::{ReceiverStats, to_rtp_units};
 use cec_sdp::Direction;
 
-use crate::frame::{FRAME_SAMPLES, Frame};
+use crate::frame::{FRAME_SAMPLES, Frame, SAMPLE_RATE};
 use crate::outbound::OutboundStream;
-use crate::quality::{IntervalQuality, QualityAlert, ReceptionStats};
-use dtmf::DigitDedup;
+use crate::quality::{IntervalQuality, QualityAlert};
 use queue::SendQueue;
+use renegotiate::{PayloadKind, PreviousFormat};
 
 /// Why a received datagram was not used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +32,7 @@ use queue::SendQueue;
 pub enum DropReason {
     /// Not a valid RTP or RTCP packet.
     Malformed,
-    /// A payload type that was not negotiated.
+    /// A payload type that is not negotiated (any more: see [`MediaLeg::renegotiate`]).
     UnexpectedPayloadType(u8),
     /// From an address other than the one we latched to (or were told to use).
     WrongSource,
@@ -46,7 +47,7 @@ pub enum Received<'d> {
     Audio {
         /// The packet (borrowing the datagram).
         packet: RtpPacket<'d>,
-        /// Its codec.
+        /// Its codec (the previous one for a late packet in the previous format).
         codec: G711,
     },
     /// An RFC 4733 telephone event.
@@ -55,7 +56,7 @@ pub enum Received<'d> {
         packet: RtpPacket<'d>,
         /// The event payload.
         event: TelephoneEvent,
-        /// The digit, the first time this event is seen (also raised as an event).
+        /// The digit, on the first packet seen of its event (also raised as an event).
         new_digit: Option<char>,
     },
     /// RTCP (consumed by the leg).
@@ -75,7 +76,8 @@ pub enum LegEvent {
     },
     /// No RTP for the configured time while receiving.
     RtpTimeout {
-        /// Time since the last packet (or since the leg started).
+        /// Time since the last packet (or since the leg started or was last
+        /// renegotiated, if that is later).
         silent_for: Duration,
     },
     /// RTP arrived again after a timeout.
@@ -107,12 +109,19 @@ pub struct MediaLeg {
     latched: bool,
     rtcp_latched: bool,
     remote_ssrc: Option<u32>,
+    /// Formats of the terms before the last renegotiation, until the peer switches.
+    previous: Option<PreviousFormat>,
     outbound: OutboundStream,
-    stats: ReceptionStats,
-    dtmf: DigitDedup,
+    /// Statistics of the peer's current SSRC, from its first packet.
+    stats: Option<ReceiverStats>,
+    dtmf: DtmfReceiver,
     queue: SendQueue,
     events: VecDeque<LegEvent>,
+    /// Origin of the arrival clock given to the statistics.
     started: Instant,
+    /// Start of the RTP-timeout watch when nothing has arrived since: creation or the
+    /// last renegotiation.
+    watch_since: Instant,
     last_received: Option<Instant>,
     timed_out: bool,
     rtcp: rtcp::RtcpState,
@@ -128,12 +137,14 @@ impl MediaLeg {
             latched: false,
             rtcp_latched: false,
             remote_ssrc: None,
+            previous: None,
             outbound: OutboundStream::new(ids.ssrc, ids.initial_seq, ids.initial_timestamp),
-            stats: ReceptionStats::new(),
-            dtmf: DigitDedup::default(),
+            stats: None,
+            dtmf: DtmfReceiver::new(),
             queue: SendQueue::new(),
             events: VecDeque::new(),
             started: now,
+            watch_since: now,
             last_received: None,
             timed_out: false,
             rtcp: rtcp::RtcpState::new(now + config.rtcp_interval),
@@ -166,9 +177,10 @@ impl MediaLeg {
         self.outbound.ssrc()
     }
 
-    /// Reception statistics of the peer's stream.
-    pub fn stats(&self) -> &ReceptionStats {
-        &self.stats
+    /// RFC 3550 reception statistics of the peer's stream: `None` until its first packet
+    /// is received; they start afresh when the peer changes its SSRC.
+    pub fn stats(&self) -> Option<&ReceiverStats> {
+        self.stats.as_ref()
     }
 
     /// Latest RTT measured from RTCP.
@@ -183,6 +195,11 @@ impl MediaLeg {
 
     /// Changes direction (re-INVITE hold / resume); the stream stays continuous.
     pub fn set_direction(&mut self, direction: Direction) {
+        if direction.sends() && !self.config.direction.sends() {
+            // Resuming: re-anchor the next packet, so that what was not relayed during the
+            // hold does not show as a sequence gap (loss) at the peer.
+            self.outbound.new_segment();
+        }
         self.config.direction = direction;
         if !direction.receives() {
             self.timed_out = false;
@@ -191,6 +208,8 @@ impl MediaLeg {
 
     /// A new remote address from a re-INVITE: forget the latch and latch again.
     pub fn set_remote(&mut self, rtp: Option<SocketAddr>, rtcp: Option<SocketAddr>) {
+        self.config.remote_rtp = rtp;
+        self.config.remote_rtcp = rtcp;
         self.remote_rtp = rtp;
         self.remote_rtcp = rtcp;
         self.latched = false;
@@ -211,19 +230,21 @@ impl MediaLeg {
             return Received::Dropped(DropReason::Malformed);
         };
         let pt = packet.payload_type();
-        let is_event = self.config.telephone_event == Some(pt);
-        if pt != self.config.payload_type && !is_event {
+        let Some(kind) = self.payload_kind(pt) else {
             return Received::Dropped(DropReason::UnexpectedPayloadType(pt));
-        }
+        };
         if let Some(reason) = self.check_source(from) {
             return Received::Dropped(reason);
         }
+        self.note_payload_type(pt);
         if self.remote_ssrc != Some(packet.ssrc()) {
             if self.remote_ssrc.is_some() {
                 self.events.push_back(LegEvent::RemoteSsrcChanged {
                     ssrc: packet.ssrc(),
                 });
-                self.stats = ReceptionStats::new();
+                // A new source: its sequence numbers and timestamps are unrelated.
+                self.stats = None;
+                self.dtmf = DtmfReceiver::new();
             }
             self.remote_ssrc = Some(packet.ssrc());
         }
@@ -235,22 +256,24 @@ impl MediaLeg {
         if !self.config.direction.receives() {
             return Received::Dropped(DropReason::NotReceiving);
         }
+        let arrival = to_rtp_units(now.saturating_duration_since(self.started), SAMPLE_RATE);
         self.stats
-            .on_packet(now, packet.sequence(), packet.timestamp());
-        if !is_event {
-            return Received::Audio {
-                packet,
-                codec: self.config.codec,
-            };
+            .get_or_insert_with(|| ReceiverStats::new_validated(packet.sequence()))
+            .on_packet(packet.sequence(), packet.timestamp(), arrival);
+        if let PayloadKind::Voice(codec) = kind {
+            return Received::Audio { packet, codec };
         }
         let Ok(event) = TelephoneEvent::parse(packet.payload()) else {
             return Received::Dropped(DropReason::Malformed);
         };
-        let new_digit = if self.dtmf.is_new(packet.timestamp(), &event) {
-            event.digit()
-        } else {
-            None
-        };
+        let new_digit = self
+            .dtmf
+            .handle(packet.sequence(), packet.timestamp(), packet.payload(), now)
+            .ok()
+            .flatten();
+        // Digits are raised at their start; the receiver's end-of-event reports are not
+        // needed, only drained.
+        while self.dtmf.poll_event().is_some() {}
         if let Some(digit) = new_digit {
             self.events.push_back(LegEvent::Dtmf { digit });
         }
@@ -300,7 +323,7 @@ impl MediaLeg {
             .queue
             .push_with(Channel::Rtp, to, |buf| header.write(&payload, buf).ok());
         if queued {
-            self.rtcp.count_sent(FRAME_SAMPLES);
+            self.rtcp.count_sent(FRAME_SAMPLES, stamp.timestamp);
         }
         queued
     }
@@ -384,7 +407,7 @@ impl MediaLeg {
             Some(bytes.len())
         });
         if queued {
-            self.rtcp.count_sent(payload_len);
+            self.rtcp.count_sent(payload_len, stamp.timestamp);
         }
         queued
     }
@@ -420,7 +443,13 @@ impl MediaLeg {
 
     fn timeout_deadline(&self) -> Option<Instant> {
         let watching = self.config.direction.receives() && !self.timed_out;
-        watching.then(|| self.last_received.unwrap_or(self.started) + self.config.rtp_timeout)
+        watching.then(|| self.silent_since() + self.config.rtp_timeout)
+    }
+
+    /// The last packet, or the start of the watch if nothing arrived since.
+    fn silent_since(&self) -> Instant {
+        self.last_received
+            .map_or(self.watch_since, |last| last.max(self.watch_since))
     }
 
     /// Runs due timers: RTP timeout, RTCP report and quality evaluation.
@@ -429,7 +458,7 @@ impl MediaLeg {
             && deadline <= now
         {
             self.timed_out = true;
-            let since = self.last_received.unwrap_or(self.started);
+            let since = self.silent_since();
             self.events.push_back(LegEvent::RtpTimeout {
                 silent_for: now.saturating_duration_since(since),
             });

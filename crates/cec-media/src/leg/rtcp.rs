@@ -5,11 +5,12 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use cec_rtp::rtcp::{
-    ReceiverReport, ReportBlock, RtcpPacket, SenderReport, SourceDescription, parse_compound,
-    write_compound,
+    ReceiverReport, ReportBlock, RtcpPacket, SourceDescription, parse_compound, write_compound,
 };
+use cec_rtp::stats::{IntervalLoss, SenderStats};
 
 use super::{Channel, DropReason, LegEvent, MediaLeg, Received};
+use crate::frame::SAMPLE_RATE;
 use crate::quality::{IntervalQuality, duration_to_compact, round_trip_time};
 
 /// RTCP bookkeeping of one leg.
@@ -17,8 +18,7 @@ use crate::quality::{IntervalQuality, duration_to_compact, round_trip_time};
 pub(super) struct RtcpState {
     pub(super) next_report: Instant,
     pub(super) rtt: Option<Duration>,
-    packets_sent: u32,
-    octets_sent: u32,
+    sent: SenderStats,
     sent_since_report: bool,
     /// Compact NTP time of the peer's last SR, and when it arrived.
     last_sr: Option<(u32, Instant)>,
@@ -29,17 +29,14 @@ impl RtcpState {
         Self {
             next_report,
             rtt: None,
-            packets_sent: 0,
-            octets_sent: 0,
+            sent: SenderStats::default(),
             sent_since_report: false,
             last_sr: None,
         }
     }
 
-    pub(super) fn count_sent(&mut self, payload_octets: usize) {
-        self.packets_sent = self.packets_sent.wrapping_add(1);
-        let octets = u32::try_from(payload_octets).unwrap_or(u32::MAX);
-        self.octets_sent = self.octets_sent.wrapping_add(octets);
+    pub(super) fn count_sent(&mut self, payload_octets: usize, rtp_timestamp: u32) {
+        self.sent.on_sent(payload_octets, rtp_timestamp);
         self.sent_since_report = true;
     }
 }
@@ -89,37 +86,28 @@ impl MediaLeg {
 
     /// Builds and queues our report, then evaluates the interval's quality.
     pub(super) fn send_report(&mut self, now: Instant) {
-        let interval = self.stats.take_interval();
-        let block = self.remote_ssrc.map(|ssrc| {
-            let (lsr, dlsr) = self.rtcp.last_sr.map_or((0, 0), |(lsr, at)| {
-                (lsr, duration_to_compact(now.saturating_duration_since(at)))
-            });
-            ReportBlock {
-                ssrc,
-                fraction_lost: interval.fraction_lost,
-                cumulative_lost: self
-                    .stats
-                    .cumulative_lost()
-                    .clamp(i64::from(i32::MIN), i64::from(i32::MAX))
-                    as i32,
-                highest_seq: self.stats.extended_highest(),
-                jitter: self.stats.jitter_units(),
-                lsr,
-                dlsr,
-            }
+        let interval = self
+            .stats
+            .as_mut()
+            .map(|stats| stats.take_interval())
+            .unwrap_or_default();
+        let (lsr, dlsr) = self.rtcp.last_sr.map_or((0, 0), |(lsr, at)| {
+            (lsr, duration_to_compact(now.saturating_duration_since(at)))
         });
+        let block = self
+            .remote_ssrc
+            .zip(self.stats.as_ref())
+            .map(|(ssrc, stats)| stats.block_for_interval(ssrc, &interval, lsr, dlsr));
         let ssrc = self.outbound.ssrc();
         let reports: Vec<ReportBlock> = block.into_iter().collect();
         let report = if self.rtcp.sent_since_report {
-            RtcpPacket::SenderReport(SenderReport {
+            let rtp_timestamp = self.outbound.timestamp_at(now);
+            RtcpPacket::SenderReport(self.rtcp.sent.sender_report(
                 ssrc,
-                ntp_timestamp: self.config.ntp.ntp(now),
-                rtp_timestamp: self.outbound.timestamp_at(now),
-                packet_count: self.rtcp.packets_sent,
-                octet_count: self.rtcp.octets_sent,
+                self.config.ntp.ntp(now),
+                rtp_timestamp,
                 reports,
-                extension: Vec::new(),
-            })
+            ))
         } else {
             RtcpPacket::ReceiverReport(ReceiverReport {
                 ssrc,
@@ -138,11 +126,21 @@ impl MediaLeg {
                 Some(bytes.len())
             });
         }
-        // Quality only means something for an interval in which media was expected.
+        self.evaluate_quality(&interval);
+    }
+
+    /// Raises the interval's quality and any crossed limits; only an interval in which
+    /// media was expected means something.
+    fn evaluate_quality(&mut self, interval: &IntervalLoss) {
         if interval.expected > 0 {
+            let jitter = self
+                .stats
+                .as_ref()
+                .map(|stats| stats.jitter_duration(SAMPLE_RATE))
+                .unwrap_or_default();
             let quality = IntervalQuality::new(
                 interval.percent(),
-                self.stats.jitter(),
+                jitter,
                 self.rtcp.rtt,
                 self.config.playout_delay,
                 self.config.plc,

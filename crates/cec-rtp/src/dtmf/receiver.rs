@@ -12,6 +12,9 @@ pub const DEFAULT_END_TIMEOUT: Duration = Duration::from_millis(300);
 const RECENT_SEGMENTS: usize = 16;
 /// Segments of long events are split at this duration (RFC 4733 §2.5.1.3).
 const MAX_SEGMENT: u32 = 0xFFFF;
+/// A packet of an older event arriving this late (in timestamp units: 10 s at 8 kHz) is
+/// not late but from a restarted clock.
+const MAX_LATENESS: u32 = 80_000;
 
 /// One received DTMF digit, reported once when it ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,10 +51,12 @@ struct Current {
 /// An event is identified by its RTP timestamp: packets with the timestamp of an event
 /// already reported are dropped, so duplicate and late end packets do nothing, and two
 /// presses of the same digit are two digits. The first packet seen of a new timestamp
-/// starts the event whether or not it has the marker (the start may be lost). An event
-/// ends at its first end packet, when a newer event starts, or
-/// [`end timeout`](Self::with_end_timeout) after its last packet. Non-DTMF events
-/// (codes above 15) and zero durations are ignored.
+/// starts the event whether or not it has the marker (the start may be lost);
+/// [`handle`](Self::handle) says so at once. An event ends at its first end packet, when a
+/// newer event starts, or [`end timeout`](Self::with_end_timeout) after its last packet.
+/// A timestamp more than 10 s (at 8 kHz) behind the newest event is taken as a restarted
+/// sender clock and starts a new event. Non-DTMF events (codes above 15) and zero
+/// durations are ignored.
 #[derive(Debug, Clone)]
 pub struct DtmfReceiver {
     end_timeout: Duration,
@@ -88,21 +93,27 @@ impl DtmfReceiver {
     }
 
     /// Handles one telephone-event packet (RTP sequence number, RTP timestamp, payload).
+    ///
+    /// Returns the digit when this packet is the first one seen of a new DTMF event (its
+    /// start packet, or the first survivor when the start was lost), so that a caller can
+    /// react at once (barge-in, relaying the digit in-band); `None` for every other packet,
+    /// including the later segments of a long event. The finished digit is still reported
+    /// by [`poll_event`](Self::poll_event) when the event ends.
     pub fn handle(
         &mut self,
         seq: u16,
         timestamp: u32,
         payload: &[u8],
         now: Instant,
-    ) -> Result<(), DtmfError> {
+    ) -> Result<Option<char>, DtmfError> {
         let te = TelephoneEvent::parse(payload)?;
         // An exact duplicate of the previous packet carries nothing new.
         if self.last_seq == Some(seq) {
-            return Ok(());
+            return Ok(None);
         }
         self.last_seq = Some(seq);
         if te.event > 15 || te.duration == 0 || self.recent.contains(&timestamp) {
-            return Ok(());
+            return Ok(None);
         }
         if let Some(cur) = &mut self.current {
             if timestamp == cur.segment_timestamp {
@@ -114,7 +125,7 @@ impl DtmfReceiver {
                         self.finish(false);
                     }
                 }
-                return Ok(());
+                return Ok(None);
             }
             let delta = timestamp.wrapping_sub(cur.segment_timestamp);
             let continues = te.event == cur.event
@@ -131,15 +142,16 @@ impl DtmfReceiver {
                 if te.end {
                     self.finish(false);
                 }
-                return Ok(());
+                return Ok(None);
             }
         }
-        // Not the current event: only a newer timestamp starts one; older ones are stale.
+        // Not the current event: only a newer timestamp starts one; older ones are stale,
+        // unless far older: then the sender's clock jumped back (a restart) and it is new.
         if self
             .newest_timestamp
-            .is_some_and(|newest| !is_newer(timestamp, newest))
+            .is_some_and(|newest| !is_newer(timestamp, newest) && !is_clock_jump(timestamp, newest))
         {
-            return Ok(());
+            return Ok(None);
         }
         if self.current.is_some() {
             self.finish(true);
@@ -157,7 +169,7 @@ impl DtmfReceiver {
         if te.end {
             self.finish(false);
         }
-        Ok(())
+        Ok(event_to_char(te.event))
     }
 
     /// Ends an event whose packets stopped arriving more than the end timeout ago.
@@ -218,4 +230,10 @@ impl DtmfReceiver {
 /// RTP timestamp serial comparison: `a` is after `b` (within half the 32-bit space).
 fn is_newer(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) > 0
+}
+
+/// `a` is further behind `b` than any reordering could explain, so the sender restarted
+/// its RTP clock (e.g. a B2BUA re-anchored the stream without a new SSRC).
+fn is_clock_jump(a: u32, b: u32) -> bool {
+    b.wrapping_sub(a) > MAX_LATENESS
 }

@@ -305,3 +305,47 @@ fn receiver_ignores_zero_durations_and_non_dtmf_events() {
     assert_eq!(r.poll_event(), None);
     assert_eq!(r.handle(3, 0, &[1, 2], now), Err(DtmfError::TooShort(2)));
 }
+
+#[test]
+fn handle_names_the_digit_on_the_first_packet_seen_of_each_event() {
+    let now = t0();
+    let mut r = DtmfReceiver::new();
+    // Start lost: the first update starts the event; updates, ends and duplicates do not.
+    assert_eq!(r.handle(3, 800, &te(7, false, 480), now), Ok(Some('7')));
+    assert_eq!(r.handle(4, 800, &te(7, false, 640), now), Ok(None));
+    assert_eq!(r.handle(5, 800, &te(7, true, 800), now), Ok(None));
+    assert_eq!(r.handle(6, 800, &te(7, true, 800), now), Ok(None));
+    // A reordered start after the end is stale.
+    assert_eq!(r.handle(1, 800, &te(7, false, 160), now), Ok(None));
+    // The same digit pressed again is a new event.
+    assert_eq!(r.handle(7, 4000, &te(7, true, 800), now), Ok(Some('7')));
+    // Non-DTMF events start nothing the caller could act on.
+    assert_eq!(r.handle(8, 9000, &te(16, false, 160), now), Ok(None));
+}
+
+#[test]
+fn continuation_segments_of_a_long_event_are_not_new_digits() {
+    let now = t0();
+    let mut r = DtmfReceiver::new();
+    assert_eq!(r.handle(1, 100, &te(0, false, 0xFFFF), now), Ok(Some('0')));
+    // The next segment starts 0xFFFF later (RFC 4733 §2.5.1.3): the same press.
+    assert_eq!(r.handle(2, 100 + 0xFFFF, &te(0, true, 800), now), Ok(None));
+    let d = r.poll_event().unwrap();
+    assert_eq!((d.digit, d.duration_samples), ('0', 0xFFFF + 800));
+    assert_eq!(r.poll_event(), None);
+}
+
+#[test]
+fn a_timestamp_far_behind_is_a_restarted_clock_not_a_late_packet() {
+    let now = t0();
+    let mut r = DtmfReceiver::new();
+    assert_eq!(r.handle(1, 500_000, &te(1, true, 800), now), Ok(Some('1')));
+    // 1 s behind: a late packet of some older event, dropped.
+    assert_eq!(r.handle(2, 492_000, &te(2, true, 800), now), Ok(None));
+    // 60 s behind: the sender restarted its timestamps; a real new digit.
+    assert_eq!(r.handle(3, 20_000, &te(3, true, 800), now), Ok(Some('3')));
+    let digits: Vec<char> = std::iter::from_fn(|| r.poll_event())
+        .map(|d| d.digit)
+        .collect();
+    assert_eq!(digits, ['1', '3']);
+}

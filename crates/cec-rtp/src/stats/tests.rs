@@ -148,3 +148,73 @@ fn sender_stats_feed_a_sender_report() {
         (4_800_000_000u64 % (1 << 32)) as u32
     );
 }
+
+#[test]
+fn interval_loss_is_per_interval_and_never_negative() {
+    // Every tenth packet lost except the first: 100 expected, 91 received.
+    let mut s = ReceiverStats::new_validated(0);
+    feed(&mut s, (0..100u16).filter(|n| n % 10 != 0 || *n == 0));
+    let first = s.take_interval();
+    assert_eq!(
+        first,
+        IntervalLoss {
+            expected: 100,
+            received: 91,
+            lost: 9,
+            fraction_lost: (9 * 256 / 100) as u8,
+        }
+    );
+    assert!((first.percent() - 9.0).abs() < 1e-9);
+    // A clean interval, then one where duplicates outnumber losses.
+    feed(&mut s, 100..200);
+    assert_eq!(
+        (s.take_interval().lost, s.cumulative_lost()),
+        (0, 9),
+        "the earlier loss stays cumulative only"
+    );
+    feed(&mut s, [200, 200, 200, 202]);
+    let dup = s.take_interval();
+    assert_eq!((dup.expected, dup.received, dup.lost), (3, 4, 0));
+    assert_eq!(dup.fraction_lost, 0);
+    // Nothing since: an empty interval is 0 %, not a division by zero.
+    assert_eq!(s.take_interval().percent(), 0.0);
+}
+
+#[test]
+fn block_for_interval_matches_report_block() {
+    let mut a = ReceiverStats::new_validated(65_500);
+    feed(
+        &mut a,
+        (65_500..=65_535).chain(0..40).filter(|n| n % 7 != 3),
+    );
+    let mut b = a.clone();
+    let interval = a.take_interval();
+    assert!(interval.lost > 0);
+    assert_eq!(
+        a.block_for_interval(9, &interval, 5, 6),
+        b.report_block(9, 5, 6)
+    );
+    assert_eq!(
+        a.block_for_interval(9, &interval, 5, 6).fraction_lost,
+        interval.fraction_lost
+    );
+}
+
+#[test]
+fn jitter_as_a_duration() {
+    let mut steady = ReceiverStats::new_validated(65_500);
+    feed(&mut steady, (0..100u16).map(|n| 65_500u16.wrapping_add(n)));
+    assert_eq!(steady.jitter_duration(8000), Duration::ZERO);
+    assert_eq!(steady.extended_highest_seq(), 65_500 + 99);
+    // Every other packet 10 ms (80 units) late: converges to 10 ms.
+    let mut alternating = ReceiverStats::new_validated(0);
+    for seq in 0..400u16 {
+        let ts = u32::from(seq) * 160;
+        let late = if seq % 2 == 1 { 80 } else { 0 };
+        alternating.on_packet(seq, ts, ts + late);
+    }
+    let ms = alternating.jitter_duration(8000).as_secs_f64() * 1000.0;
+    assert!((ms - 10.0).abs() < 0.3, "{ms}");
+    assert!((ms - alternating.jitter_ms(8000)).abs() < 1e-6);
+    assert_eq!(alternating.jitter_duration(0), Duration::ZERO);
+}
