@@ -11,7 +11,7 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::RawFd;
 
-use super::uring::UringSend;
+use super::uring::Ring;
 use cec_media::leg::MAX_DATAGRAM;
 use nix::sys::socket::{
     ControlMessage, MsgFlags, MultiHeaders, SockaddrLike, SockaddrStorage, recvmmsg, sendmmsg,
@@ -245,27 +245,35 @@ impl SendBatch {
     }
 }
 
-/// Where a shard's outgoing datagrams go: `sendmmsg` per socket, or one io_uring
-/// submission per relay pass for all sockets.
+/// A socket of the shard: its descriptor, and its slot (the io_uring loop registers
+/// sockets in the ring's file table at that index).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SocketRef {
+    pub(crate) fd: RawFd,
+    pub(crate) slot: usize,
+}
+
+/// Where a shard's outgoing datagrams go: `sendmmsg` per socket (epoll loop), or the
+/// shard's io_uring, submitted with the next wait (ring loop).
 pub(crate) enum Outgoing {
     Mmsg(Box<SendBatch>),
-    Uring(Box<UringSend>),
+    Ring(Box<Ring>),
 }
 
 impl Outgoing {
-    /// Queues `bytes` for `to` from socket `fd` (copied: the caller's buffer is reused).
-    pub(crate) fn push(&mut self, fd: RawFd, to: SocketAddr, bytes: &[u8]) {
+    /// Queues `bytes` for `to` from `socket` (copied: the caller's buffer is reused).
+    pub(crate) fn push(&mut self, socket: SocketRef, to: SocketAddr, bytes: &[u8]) {
         match self {
-            Self::Mmsg(batch) => batch.push(fd, to, bytes),
-            Self::Uring(ring) => ring.push(fd, to, bytes),
+            Self::Mmsg(batch) => batch.push(socket.fd, to, bytes),
+            Self::Ring(ring) => ring.push_send(socket, to, bytes),
         }
     }
 
-    /// Sends what is queued (and, for io_uring, reaps finished sends).
+    /// Sends what is queued now.
     pub(crate) fn flush(&mut self) {
         match self {
             Self::Mmsg(batch) => batch.flush(),
-            Self::Uring(ring) => ring.flush(),
+            Self::Ring(ring) => ring.submit(),
         }
     }
 
@@ -273,7 +281,7 @@ impl Outgoing {
     pub(crate) fn counters(&self) -> SendCounters {
         match self {
             Self::Mmsg(batch) => batch.counters,
-            Self::Uring(ring) => ring.counters,
+            Self::Ring(ring) => ring.counters,
         }
     }
 }

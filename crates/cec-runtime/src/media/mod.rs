@@ -4,12 +4,13 @@
 //! shards (one per core by default), each alone on its own OS thread with a current-thread
 //! tokio runtime. Each leg lives in one shard, chosen by its id; a bridge moves the second
 //! leg into the first one's shard so both sides of a call are relayed by one thread with
-//! no locks. A shard reads only the sockets the reactor reported
-//! readable, `recvmmsg` at a time, runs the packets through [`cec_media::Bridge`] (header
-//! rewrite in place), and writes what the far leg queued: with [`IoMode::Uring`] (the
-//! default where the kernel allows it) all sends of a relay pass, over all sockets, go out
-//! in one io_uring submission; with [`IoMode::Mmsg`], `sendmmsg` per socket. The relay path
-//! does not allocate: receive and send buffers are allocated once per shard.
+//! no locks. A shard runs the packets through [`cec_media::Bridge`] (header rewrite in
+//! place) and writes what the far leg queued. With [`IoMode::Uring`] a shard thread runs
+//! an io_uring loop: a multishot receive per socket into kernel-picked buffers, the sends
+//! of a pass and the wait for the next batch in one `io_uring_enter`. With
+//! [`IoMode::Mmsg`] it waits in epoll, reads the sockets reported readable with
+//! `recvmmsg` and sends with `sendmmsg` per socket. The relay path does not allocate:
+//! receive and send buffers are allocated once per shard.
 //!
 //! The call core drives it through the handle: [`MediaEngine::allocate_leg`] (a port pair
 //! and the SDP-negotiated [`LegConfig`]), [`MediaEngine::bridge`] (or [`MediaEngine::echo`]
@@ -52,12 +53,15 @@ use std::time::Instant;
 
 use cec_media::{LegConfig, LegEvent, MediaLeg};
 use cec_sdp::Direction;
+use std::time::Duration;
+
+use nix::sys::eventfd::{EfdFlags, EventFd};
 use tokio::sync::{mpsc, oneshot};
 
 pub use error::MediaError;
 pub use ports::{PortAllocator, PortPair, PortRange, PortReservation};
 
-use shard::{Command, Shard, ShardCounters, Transfer};
+use shard::{Command, ShardCounters, ShardParts, ShardSender, Transfer};
 
 /// Identifies a leg for the engine's lifetime (never reused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -96,18 +100,17 @@ pub struct MediaEvent {
     pub event: LegEvent,
 }
 
-/// How shards send datagrams. `Mmsg` (safe code only) is the default: the io_uring path
-/// saves about 7.5 % of the engine's CPU (interop/bench/rtp/README.md) and stays opt-in until
-/// it has had more soak time and the receive side follows.
+/// How shards move datagrams.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum IoMode {
-    /// `sendmmsg` per socket (one syscall per socket with something to send).
-    #[default]
+    /// epoll readiness, `recvmmsg` and `sendmmsg` per socket (safe code only).
     Mmsg,
-    /// io_uring: the sends of a whole relay pass, for all sockets, in one submission.
-    /// Falls back to [`IoMode::Mmsg`] (logged) where the kernel refuses io_uring.
+    /// An io_uring loop per shard: multishot receives, sends and the wait in one
+    /// syscall per pass. Falls back to [`IoMode::Mmsg`] (logged) where the kernel
+    /// refuses io_uring or lacks what the loop uses (Linux 6.1).
     Uring,
     /// [`IoMode::Uring`] where io_uring works, else [`IoMode::Mmsg`].
+    #[default]
     Auto,
 }
 
@@ -124,8 +127,12 @@ pub struct MediaConfig {
     pub event_capacity: usize,
     /// SO_RCVBUF / SO_SNDBUF per socket (best effort), `None` for the system default.
     pub socket_buffer: Option<usize>,
-    /// How shards send: `sendmmsg` or io_uring ([`IoMode::Auto`] by default).
+    /// How shards move datagrams ([`IoMode::Auto`] by default).
     pub io: IoMode,
+    /// io_uring loop only: once a datagram is waiting, how long a shard may wait for
+    /// more before relaying (fewer wake-ups under load). Bounds the delay variation the
+    /// engine adds; needs Linux 6.12, older kernels relay each datagram at once.
+    pub batch_wait: Duration,
 }
 
 impl Default for MediaConfig {
@@ -137,59 +144,34 @@ impl Default for MediaConfig {
             event_capacity: 4096,
             socket_buffer: Some(256 * 1024),
             io: IoMode::default(),
+            batch_wait: Duration::from_micros(300),
         }
     }
-}
-
-/// What a shard thread needs to build its [`Shard`].
-struct ShardParts {
-    index: usize,
-    commands: mpsc::UnboundedReceiver<Command>,
-    peers: Arc<[mpsc::UnboundedSender<Command>]>,
-    events: mpsc::Sender<MediaEvent>,
-    counters: Arc<[ShardCounters]>,
-    io: IoMode,
-}
-
-/// Runs one shard on its own OS thread with a current-thread runtime: the thread waits in
-/// its own epoll, and a socket becoming readable wakes the shard on the same thread. On
-/// the shared multi-thread runtime every wake-up could cross threads and wait for
-/// whichever worker held the reactor, which cost CPU and milliseconds of delay variation.
-fn spawn_shard(parts: ShardParts) -> Result<(), MediaError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    std::thread::Builder::new()
-        .name(format!("cec-media-{}", parts.index))
-        .spawn(move || {
-            // The shard's sockets and timer register with this thread's reactor.
-            runtime.block_on(async move {
-                let ShardParts {
-                    index,
-                    commands,
-                    peers,
-                    events,
-                    counters,
-                    io,
-                } = parts;
-                Shard::new(index, commands, peers, events, counters, io)
-                    .run()
-                    .await;
-            });
-        })?;
-    Ok(())
 }
 
 /// `Auto` and `Uring` become `Uring` if this kernel lets us set up a ring, else `Mmsg`.
 fn resolve_io(asked: IoMode) -> IoMode {
     match asked {
         IoMode::Mmsg => IoMode::Mmsg,
-        IoMode::Uring | IoMode::Auto if uring::available() => IoMode::Uring,
+        IoMode::Uring | IoMode::Auto if uring_works() => IoMode::Uring,
         IoMode::Uring | IoMode::Auto => {
-            tracing::info!(?asked, "io_uring unavailable, media sends use sendmmsg");
+            tracing::info!(
+                ?asked,
+                "io_uring unavailable, media shards use epoll and sendmmsg"
+            );
             IoMode::Mmsg
         }
     }
+}
+
+/// Probes io_uring on a thread of its own: a thread that used a ring keeps io_uring state
+/// in the kernel, and task work aimed at it can interrupt the caller's blocking calls
+/// (`EINTR` from a socket read with a timeout).
+fn uring_works() -> bool {
+    std::thread::Builder::new()
+        .name("cec-uring-probe".into())
+        .spawn(uring::available)
+        .is_ok_and(|probe| probe.join().unwrap_or(false))
 }
 
 /// Counters over all shards since start.
@@ -208,7 +190,7 @@ pub struct MediaStats {
 }
 
 struct Inner {
-    shards: Arc<[mpsc::UnboundedSender<Command>]>,
+    shards: Arc<[ShardSender]>,
     counters: Arc<[ShardCounters]>,
     ports: Arc<PortAllocator>,
     next_id: AtomicU64,
@@ -251,20 +233,40 @@ impl MediaEngine {
         };
         let io = resolve_io(config.io);
         let (event_tx, event_rx) = mpsc::channel(config.event_capacity.max(1));
-        let (senders, receivers): (Vec<_>, Vec<_>) =
-            (0..count).map(|_| mpsc::unbounded_channel()).unzip();
+        let mut senders = Vec::with_capacity(count);
+        let mut receivers = Vec::with_capacity(count);
+        for _ in 0..count {
+            let wake = match io {
+                IoMode::Uring => Some(Arc::new(
+                    EventFd::from_value_and_flags(
+                        0,
+                        EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK,
+                    )
+                    .map_err(std::io::Error::from)?,
+                )),
+                IoMode::Mmsg | IoMode::Auto => None,
+            };
+            let (sender, receiver) = ShardSender::new(wake.clone());
+            senders.push(sender);
+            receivers.push((receiver, wake));
+        }
         let shards: Arc<[_]> = senders.into();
         let counters: Arc<[ShardCounters]> = (0..count).map(|_| ShardCounters::default()).collect();
-        for (index, commands) in receivers.into_iter().enumerate() {
+        for (index, (commands, wake)) in receivers.into_iter().enumerate() {
             let parts = ShardParts {
                 index,
                 commands,
                 peers: Arc::clone(&shards),
                 events: event_tx.clone(),
                 counters: Arc::clone(&counters),
-                io,
+                wake,
+                batch_wait: config.batch_wait,
             };
-            if let Err(e) = spawn_shard(parts) {
+            let spawned = match io {
+                IoMode::Uring => shard::spawn_ring(parts),
+                IoMode::Mmsg | IoMode::Auto => shard::spawn_epoll(parts),
+            };
+            if let Err(e) = spawned {
                 // Threads already started stop when their command channels close.
                 for shard in shards.iter() {
                     let _ = shard.send(Command::Stop);
@@ -292,7 +294,7 @@ impl MediaEngine {
         let shards = &self.inner.shards;
         let home = shard::home(leg, shards.len());
         let shard = shards.get(home).ok_or(MediaError::Stopped)?;
-        shard.send(command).map_err(|_| MediaError::Stopped)
+        shard.send(command)
     }
 
     /// Binds a port pair and starts a leg on it; the leg latches, times out and reports

@@ -12,8 +12,9 @@ use cec_media::leg::Channel;
 use cec_media::{Bridge, End, MediaLeg};
 use tokio::sync::mpsc;
 
-use super::io::{Outgoing, SendCounters};
+use super::io::{Outgoing, SendCounters, SocketRef};
 use super::shard::ShardCounters;
+use super::uring::Ring;
 use super::{LegId, MediaError, MediaEvent, PortReservation};
 
 /// A leg's sockets as the relay sees them. Dropping it frees the ports, so the shard
@@ -29,10 +30,17 @@ pub(crate) struct LegIo {
 }
 
 impl LegIo {
-    fn fd(&self, channel: Channel) -> RawFd {
+    /// The socket of `channel`: its descriptor and its slot in the shard.
+    fn socket(&self, channel: Channel) -> SocketRef {
         match channel {
-            Channel::Rtp => self.rtp_fd,
-            Channel::Rtcp => self.rtcp_fd,
+            Channel::Rtp => SocketRef {
+                fd: self.rtp_fd,
+                slot: self.rtp_slot,
+            },
+            Channel::Rtcp => SocketRef {
+                fd: self.rtcp_fd,
+                slot: self.rtcp_slot,
+            },
         }
     }
 }
@@ -90,16 +98,16 @@ impl Unit {
             let Some(Some(io)) = self.io.get(index) else {
                 continue;
             };
-            let (id, rtp, rtcp) = (io.id, io.fd(Channel::Rtp), io.fd(Channel::Rtcp));
+            let (id, rtp, rtcp) = (io.id, io.socket(Channel::Rtp), io.socket(Channel::Rtcp));
             let Some(leg) = self.leg_mut(end) else {
                 continue;
             };
             while let Some(transmit) = leg.poll_transmit(now) {
-                let fd = match transmit.channel {
+                let socket = match transmit.channel {
                     Channel::Rtp => rtp,
                     Channel::Rtcp => rtcp,
                 };
-                tx.push(fd, transmit.to, transmit.bytes);
+                tx.push(socket, transmit.to, transmit.bytes);
             }
             while let Some(event) = leg.poll_event() {
                 if events.try_send(MediaEvent { leg: id, event }).is_err() {
@@ -213,6 +221,11 @@ impl Relay {
     /// Sends what is batched and publishes the counters.
     pub(crate) fn finish_batch(&mut self) {
         self.tx.flush();
+        self.publish_counters();
+    }
+
+    /// Publishes the counters (the ring loop sends with its next wait).
+    pub(crate) fn publish_counters(&mut self) {
         let Some(counters) = self.counters.get(self.index) else {
             return;
         };
@@ -230,6 +243,24 @@ impl Relay {
         add(&counters.sent, now.sent - self.published.sent);
         add(&counters.send_failed, now.failed - self.published.failed);
         self.published = now;
+    }
+
+    /// The ring, when the shard runs the io_uring loop.
+    pub(crate) fn ring_mut(&mut self) -> Option<&mut Ring> {
+        match &mut self.tx {
+            Outgoing::Ring(ring) => Some(ring),
+            Outgoing::Mmsg(_) => None,
+        }
+    }
+
+    /// The RTP and RTCP socket slots of leg `id` in unit `index`.
+    pub(crate) fn socket_slots(&self, index: usize, id: LegId) -> Option<[usize; 2]> {
+        let unit = self.units.get(index)?.as_ref()?;
+        unit.io
+            .iter()
+            .flatten()
+            .find(|io| io.id == id)
+            .map(|io| [io.rtp_slot, io.rtcp_slot])
     }
 
     pub(crate) fn reserve_unit(&mut self) -> usize {

@@ -32,10 +32,13 @@ struct Args {
     /// Media shard threads; 0 = one per core.
     #[arg(long, default_value_t = 0)]
     shards: usize,
-    /// How shards send: mmsg (sendmmsg per socket), uring (one io_uring submission per
-    /// relay pass) or auto.
+    /// How shards move datagrams: mmsg (epoll, recvmmsg, sendmmsg per socket), uring (an
+    /// io_uring loop per shard) or auto.
     #[arg(long, default_value = "auto", value_parser = parse_io)]
     io: IoMode,
+    /// io_uring loop: longest wait, in µs, for more datagrams once one is there.
+    #[arg(long)]
+    batch_wait_us: Option<u64>,
 }
 
 fn parse_io(text: &str) -> Result<IoMode, String> {
@@ -189,6 +192,11 @@ async fn serve(args: Args, shards: usize) -> anyhow::Result<()> {
         shards,
         socket_buffer: Some(1 << 20),
         io: args.io,
+        batch_wait: args
+            .batch_wait_us
+            .map_or(MediaConfig::default().batch_wait, |us| {
+                std::time::Duration::from_micros(us)
+            }),
         ..MediaConfig::default()
     };
     let (engine, mut events) = MediaEngine::start(config)?;

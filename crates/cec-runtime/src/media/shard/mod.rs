@@ -1,35 +1,34 @@
-//! One shard, the only task on its thread's current-thread runtime: owns a set of legs
-//! (alone or bridged in pairs) and their sockets, reads the sockets the reactor reported
-//! ready, relays, and runs the legs' timers.
+//! One shard: owns a set of legs (alone or bridged in pairs) and their sockets, relays
+//! what they receive and runs their timers. Two loops drive a shard, each on its own
+//! thread: [`ring`] (io_uring: multishot receives, sends and the wait in one syscall per
+//! pass) and [`epoll`] (tokio's reactor, `recvmmsg`/`sendmmsg`), the fallback where the
+//! kernel refuses io_uring. Everything else — commands, moving legs between shards for a
+//! bridge, releasing — is shared and lives here.
+
+mod epoll;
+mod ring;
 
 use std::collections::HashMap;
-use std::future::{Future, poll_fn};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cec_media::leg::Channel;
 use cec_media::{End, MediaLeg};
 use cec_sdp::Direction;
-use tokio::io::Interest;
-use tokio::io::unix::AsyncFd;
+use nix::sys::eventfd::EventFd;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::Sleep;
 
-use super::io::{Outgoing, RECV_BATCH, RecvBatch, SendBatch};
-use super::ready::ReadySet;
 use super::relay::{LegIo, Relay, Unit};
-use super::uring::UringSend;
-use super::{IoMode, LegId, MediaError, MediaEvent, PortReservation};
+use super::{LegId, MediaError, MediaEvent, PortReservation};
+
+pub(crate) use epoll::spawn_epoll;
+pub(crate) use ring::spawn_ring;
 
 /// How often the legs' timers (RTP timeout, RTCP) are checked.
 const TICK: Duration = Duration::from_millis(50);
-/// `recvmmsg` rounds on one socket before the others get a turn.
-const ROUNDS_PER_SOCKET: usize = 4;
 
 /// The shard a leg starts on (and where commands for it are sent first). Ids are
 /// hashed: the call core allocates legs in caller/callee pairs, and a plain `id % n`
@@ -95,154 +94,90 @@ pub(crate) enum Command {
     Stop,
 }
 
-/// A leg socket registered with the shard's reactor for reading only. `tokio::net`
-/// sockets also register for writability, and on loopback every datagram we send frees its
-/// buffer at once, so each send queued an EPOLLOUT event that the shard then woke up and
-/// walked for nothing (about half of all epoll events in the profile).
-type ReadSocket = AsyncFd<UdpSocket>;
-
-/// Registers `socket` with the current reactor for reading only.
-// tokio 1.54 deprecated the safe constructors because an arbitrary `AsRawFd` type could
-// change or close its descriptor behind the registration. A `std::net::UdpSocket` owns
-// its descriptor and never changes it, and the `AsyncFd` owns the socket until
-// `into_inner`, so the case that made them unsound cannot happen here; the replacement
-// (`register_with_interest`) is `unsafe`, which the workspace forbids.
-#[expect(
-    deprecated,
-    reason = "sound for an owned UdpSocket; the replacement is unsafe"
-)]
-fn read_socket(socket: UdpSocket) -> Option<ReadSocket> {
-    AsyncFd::with_interest(socket, Interest::READABLE).ok()
+/// The sending side of a shard's command queue. A ring shard sleeps in `io_uring_enter`,
+/// not in tokio, so each command also bumps its eventfd, which the ring watches.
+#[derive(Debug, Clone)]
+pub(crate) struct ShardSender {
+    commands: mpsc::UnboundedSender<Command>,
+    wake: Option<Arc<EventFd>>,
 }
 
-pub(crate) struct SocketEntry {
-    socket: ReadSocket,
-    waker: Waker,
+impl ShardSender {
+    /// A queue for a shard; `wake` for a ring shard.
+    pub(crate) fn new(wake: Option<Arc<EventFd>>) -> (Self, mpsc::UnboundedReceiver<Command>) {
+        let (commands, receiver) = mpsc::unbounded_channel();
+        (Self { commands, wake }, receiver)
+    }
+
+    /// Queues `command`; fails if the shard has stopped.
+    pub(crate) fn send(&self, command: Command) -> Result<(), MediaError> {
+        self.commands
+            .send(command)
+            .map_err(|_| MediaError::Stopped)?;
+        if let Some(wake) = &self.wake {
+            // EAGAIN (counter saturated) still leaves it readable: the shard wakes.
+            let _ = wake.write(1);
+        }
+        Ok(())
+    }
+}
+
+/// What builds a shard, whichever loop runs it.
+pub(crate) struct ShardParts {
+    pub(crate) index: usize,
+    pub(crate) commands: mpsc::UnboundedReceiver<Command>,
+    pub(crate) peers: Arc<[ShardSender]>,
+    pub(crate) events: mpsc::Sender<MediaEvent>,
+    pub(crate) counters: Arc<[ShardCounters]>,
+    /// The eventfd a ring shard watches (the one its senders bump).
+    pub(crate) wake: Option<Arc<EventFd>>,
+    /// Longest a ring shard holds a datagram to batch it with others.
+    pub(crate) batch_wait: Duration,
+}
+
+/// A socket as its loop holds it.
+enum Socket {
+    Epoll(epoll::EpollSocket),
+    Ring(ring::RingSocket),
+}
+
+impl Socket {
+    fn into_inner(self) -> UdpSocket {
+        match self {
+            Self::Epoll(socket) => socket.into_inner(),
+            Self::Ring(socket) => socket.into_inner(),
+        }
+    }
+}
+
+struct SocketEntry {
+    socket: Socket,
     unit: usize,
     end: End,
     channel: Channel,
 }
 
+/// The loop-specific state.
+enum Backend {
+    Epoll(Box<epoll::EpollState>),
+    Ring(ring::RingState),
+}
+
 pub(crate) struct Shard {
     index: usize,
     commands: mpsc::UnboundedReceiver<Command>,
-    peers: Arc<[mpsc::UnboundedSender<Command>]>,
-    ready: Arc<ReadySet>,
-    pending: Vec<usize>,
+    peers: Arc<[ShardSender]>,
     sockets: Vec<Option<SocketEntry>>,
     free_sockets: Vec<usize>,
     relay: Relay,
     legs: HashMap<LegId, usize>,
     /// Legs that moved away from this shard, and where to.
     forward: HashMap<LegId, usize>,
-    rx: RecvBatch,
-    tick: Pin<Box<Sleep>>,
+    backend: Backend,
 }
 
 impl Shard {
-    pub(crate) fn new(
-        index: usize,
-        commands: mpsc::UnboundedReceiver<Command>,
-        peers: Arc<[mpsc::UnboundedSender<Command>]>,
-        events: mpsc::Sender<MediaEvent>,
-        counters: Arc<[ShardCounters]>,
-        io: IoMode,
-    ) -> Self {
-        // Auto was resolved by the engine; a shard whose ring fails falls back alone.
-        let tx = match io {
-            IoMode::Mmsg => None,
-            IoMode::Uring | IoMode::Auto => UringSend::new(),
-        }
-        .map_or_else(
-            || Outgoing::Mmsg(Box::new(SendBatch::new())),
-            |ring| Outgoing::Uring(Box::new(ring)),
-        );
-        Self {
-            index,
-            commands,
-            peers,
-            ready: Arc::new(ReadySet::default()),
-            pending: Vec::with_capacity(256),
-            sockets: Vec::new(),
-            free_sockets: Vec::new(),
-            relay: Relay::new(index, events, counters, tx),
-            legs: HashMap::new(),
-            forward: HashMap::new(),
-            rx: RecvBatch::new(),
-            tick: Box::pin(tokio::time::sleep(TICK)),
-        }
-    }
-
-    pub(crate) async fn run(mut self) {
-        poll_fn(|cx| self.poll(cx)).await;
-    }
-
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.ready.register(cx.waker());
-        loop {
-            match self.commands.poll_recv(cx) {
-                Poll::Ready(Some(Command::Stop) | None) => return Poll::Ready(()),
-                Poll::Ready(Some(command)) => self.command(command),
-                Poll::Pending => break,
-            }
-        }
-        if self.tick.as_mut().poll(cx).is_ready() {
-            let now = Instant::now();
-            self.relay.run_timers(now);
-            self.tick.as_mut().reset((now + TICK).into());
-            // Registers the timer again.
-            let _ = self.tick.as_mut().poll(cx);
-        }
-        let mut pending = std::mem::take(&mut self.pending);
-        self.ready.take(&mut pending);
-        for slot in pending.drain(..) {
-            if self.service(slot) {
-                // Still data after our rounds: come back after the others.
-                self.ready.mark(slot);
-            }
-        }
-        self.pending = pending;
-        self.relay.finish_batch();
-        Poll::Pending
-    }
-
-    /// Reads and relays what socket `slot` holds; true if it may hold more.
-    fn service(&mut self, slot: usize) -> bool {
-        let Some(Some(entry)) = self.sockets.get(slot) else {
-            return false;
-        };
-        let mut cx = Context::from_waker(&entry.waker);
-        let fd = entry.socket.as_raw_fd();
-        for _ in 0..ROUNDS_PER_SOCKET {
-            // Pending registers the socket's waker with the reactor.
-            let Poll::Ready(Ok(mut guard)) = entry.socket.poll_read_ready(&mut cx) else {
-                return false;
-            };
-            let rx = &mut self.rx;
-            rx.clear();
-            match rx.receive(fd) {
-                // Drained: clear the readiness now instead of after one more empty read.
-                // It is cleared only for the readiness tick we saw, so data arriving after
-                // our read still wakes us.
-                Ok(count) if count < RECV_BATCH => guard.clear_ready(),
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => guard.clear_ready(),
-                // E.g. a reported ICMP error: the next read works again.
-                Err(_) => return true,
-            }
-            let now = Instant::now();
-            for index in 0..self.rx.count() {
-                if let Some((from, data)) = self.rx.get(index) {
-                    self.relay
-                        .deliver(now, entry.unit, entry.end, entry.channel, from, data);
-                }
-            }
-            // After a drained read the next `poll_read_ready` registers our waker (or
-            // finds data that arrived meanwhile).
-        }
-        true
-    }
-
+    /// Handles one command.
     fn command(&mut self, command: Command) {
         match command {
             Command::Add(transfer) => {
@@ -291,7 +226,7 @@ impl Shard {
     }
 
     /// Where a leg that moved away from this shard went.
-    fn moved_to(&self, leg: LegId) -> Option<&mpsc::UnboundedSender<Command>> {
+    fn moved_to(&self, leg: LegId) -> Option<&ShardSender> {
         let next = *self.forward.get(&leg)?;
         // Never to ourselves: that would loop.
         (next != self.index).then(|| self.peers.get(next)).flatten()
@@ -320,7 +255,7 @@ impl Shard {
             let _ = reply.send(Err(MediaError::AlreadyBridged(b)));
             return;
         }
-        let Some(transfer) = self.take_single(unit) else {
+        let Some(transfer) = self.take_single(unit, b) else {
             let _ = reply.send(Err(MediaError::UnknownLeg(b)));
             return;
         };
@@ -381,7 +316,7 @@ impl Shard {
     }
 
     fn release(&mut self, id: LegId) {
-        let Some(unit) = self.legs.remove(&id) else {
+        let Some(&unit) = self.legs.get(&id) else {
             if let Some(next) = self.forward.remove(&id)
                 && next != self.index
                 && let Some(peer) = self.peers.get(next)
@@ -390,6 +325,11 @@ impl Shard {
             }
             return;
         };
+        // What its sockets already received goes to the leg while it still has them.
+        if let Some(slots) = self.relay.socket_slots(unit, id) {
+            self.detach(slots);
+        }
+        self.legs.remove(&id);
         let (released, moved) = self.relay.remove_leg(unit, id);
         if let Some(io) = released {
             self.unregister(io);
@@ -421,7 +361,11 @@ impl Shard {
         }
     }
 
-    fn take_single(&mut self, unit: usize) -> Option<Transfer> {
+    fn take_single(&mut self, unit: usize, id: LegId) -> Option<Transfer> {
+        // Deliver what its sockets already took in before the leg leaves.
+        if let Some(slots) = self.relay.socket_slots(unit, id) {
+            self.detach(slots);
+        }
         let (leg, io) = self.relay.take_single(unit)?;
         self.legs.remove(&io.id);
         let id = io.id;
@@ -439,7 +383,7 @@ impl Shard {
         })
     }
 
-    /// Registers a leg's sockets with the reactor and with this shard.
+    /// Registers a leg's sockets with this shard's loop.
     fn register(
         &mut self,
         unit: usize,
@@ -450,10 +394,12 @@ impl Shard {
         ports: PortReservation,
     ) -> Option<LegIo> {
         let (rtp_fd, rtcp_fd) = (rtp.as_raw_fd(), rtcp.as_raw_fd());
-        let rtp = read_socket(rtp)?;
-        let rtcp = read_socket(rtcp)?;
-        let rtp_slot = self.add_socket(rtp, unit, end, Channel::Rtp);
-        let rtcp_slot = self.add_socket(rtcp, unit, end, Channel::Rtcp);
+        let rtp_slot = self.add_socket(rtp, unit, end, Channel::Rtp)?;
+        let Some(rtcp_slot) = self.add_socket(rtcp, unit, end, Channel::Rtcp) else {
+            self.detach([rtp_slot, rtp_slot]);
+            drop(self.deregister(rtp_slot));
+            return None;
+        };
         Some(LegIo {
             id,
             rtp_slot,
@@ -464,11 +410,20 @@ impl Shard {
         })
     }
 
-    fn add_socket(&mut self, socket: ReadSocket, unit: usize, end: End, channel: Channel) -> usize {
+    fn add_socket(
+        &mut self,
+        socket: UdpSocket,
+        unit: usize,
+        end: End,
+        channel: Channel,
+    ) -> Option<usize> {
         let slot = self.free_sockets.pop().unwrap_or(self.sockets.len());
+        let socket = match &mut self.backend {
+            Backend::Epoll(state) => Socket::Epoll(state.attach(socket, slot)?),
+            Backend::Ring(state) => Socket::Ring(state.attach(&mut self.relay, socket, slot)),
+        };
         let entry = SocketEntry {
             socket,
-            waker: self.ready.waker(slot),
             unit,
             end,
             channel,
@@ -477,14 +432,23 @@ impl Shard {
             Some(free) => *free = Some(entry),
             None => self.sockets.push(Some(entry)),
         }
-        // Data may already be waiting: look once; the reactor reports what comes later.
-        self.ready.mark(slot);
-        slot
+        Some(slot)
     }
 
-    /// Removes a socket from the reactor and the shard, handing it back.
+    /// Stops reading two sockets (a leg's) before they leave the shard; what they had
+    /// already taken in is delivered first.
+    fn detach(&mut self, slots: [usize; 2]) {
+        if matches!(self.backend, Backend::Ring(_)) {
+            self.quiesce(slots);
+        }
+    }
+
+    /// Removes a socket from the shard (after [`Self::detach`]), handing it back.
     fn deregister(&mut self, slot: usize) -> Option<UdpSocket> {
         let entry = self.sockets.get_mut(slot)?.take()?;
+        if let Some(ring) = self.relay.ring_mut() {
+            ring.unregister_file(slot);
+        }
         self.free_sockets.push(slot);
         Some(entry.socket.into_inner())
     }

@@ -1,0 +1,206 @@
+//! The epoll loop of a shard, where io_uring is unavailable: the shard is the only task
+//! on its thread's current-thread tokio runtime, reads the sockets the reactor reported
+//! ready with `recvmmsg`, and sends with `sendmmsg` per socket.
+
+use std::future::{Future, poll_fn};
+use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+use tokio::time::Sleep;
+
+use super::{Backend, Command, Shard, ShardParts, TICK};
+use crate::media::MediaError;
+use crate::media::io::{Outgoing, RECV_BATCH, RecvBatch, SendBatch};
+use crate::media::ready::ReadySet;
+use crate::media::relay::Relay;
+
+/// `recvmmsg` rounds on one socket before the others get a turn.
+const ROUNDS_PER_SOCKET: usize = 4;
+
+/// Runs one shard on its own OS thread with a current-thread runtime: the thread waits in
+/// its own epoll, and a socket becoming readable wakes the shard on the same thread. On
+/// the shared multi-thread runtime every wake-up could cross threads and wait for
+/// whichever worker held the reactor, which cost CPU and milliseconds of delay variation.
+pub(crate) fn spawn_epoll(parts: ShardParts) -> Result<(), MediaError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name(format!("cec-media-{}", parts.index))
+        .spawn(move || run_on(&runtime, parts))?;
+    Ok(())
+}
+
+/// Runs the epoll loop of a shard on `runtime`, on the calling thread.
+pub(super) fn run_on(runtime: &tokio::runtime::Runtime, parts: ShardParts) {
+    // The shard's sockets and timer register with this thread's reactor.
+    runtime.block_on(async move {
+        let mut shard = Shard::new_epoll(parts);
+        poll_fn(|cx| shard.poll_epoll(cx)).await;
+    });
+}
+
+/// A leg socket registered with the shard's reactor for reading only. `tokio::net`
+/// sockets also register for writability, and on loopback every datagram we send frees its
+/// buffer at once, so each send queued an EPOLLOUT event that the shard then woke up and
+/// walked for nothing (about half of all epoll events in the profile).
+pub(super) struct EpollSocket {
+    socket: AsyncFd<UdpSocket>,
+    waker: Waker,
+}
+
+impl EpollSocket {
+    pub(super) fn into_inner(self) -> UdpSocket {
+        self.socket.into_inner()
+    }
+}
+
+pub(super) struct EpollState {
+    ready: Arc<ReadySet>,
+    pending: Vec<usize>,
+    rx: RecvBatch,
+    tick: Pin<Box<Sleep>>,
+}
+
+impl EpollState {
+    /// Registers `socket` with the current reactor for reading only.
+    // tokio 1.54 deprecated the safe constructors because an arbitrary `AsRawFd` type could
+    // change or close its descriptor behind the registration. A `std::net::UdpSocket` owns
+    // its descriptor and never changes it, and the `AsyncFd` owns the socket until
+    // `into_inner`, so the case that made them unsound cannot happen here; the replacement
+    // (`register_with_interest`) is `unsafe`.
+    #[expect(
+        deprecated,
+        reason = "sound for an owned UdpSocket; the replacement is unsafe"
+    )]
+    pub(super) fn attach(&mut self, socket: UdpSocket, slot: usize) -> Option<EpollSocket> {
+        let socket = AsyncFd::with_interest(socket, Interest::READABLE).ok()?;
+        // Data may already be waiting: look once; the reactor reports what comes later.
+        self.ready.mark(slot);
+        Some(EpollSocket {
+            socket,
+            waker: self.ready.waker(slot),
+        })
+    }
+}
+
+impl Shard {
+    fn new_epoll(parts: ShardParts) -> Self {
+        let ShardParts {
+            index,
+            commands,
+            peers,
+            events,
+            counters,
+            ..
+        } = parts;
+        Self {
+            index,
+            commands,
+            peers,
+            sockets: Vec::new(),
+            free_sockets: Vec::new(),
+            relay: Relay::new(
+                index,
+                events,
+                counters,
+                Outgoing::Mmsg(Box::new(SendBatch::new())),
+            ),
+            legs: std::collections::HashMap::new(),
+            forward: std::collections::HashMap::new(),
+            backend: Backend::Epoll(Box::new(EpollState {
+                ready: Arc::new(ReadySet::default()),
+                pending: Vec::with_capacity(256),
+                rx: RecvBatch::new(),
+                tick: Box::pin(tokio::time::sleep(TICK)),
+            })),
+        }
+    }
+
+    fn poll_epoll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Backend::Epoll(state) = &self.backend {
+            state.ready.register(cx.waker());
+        }
+        loop {
+            match self.commands.poll_recv(cx) {
+                Poll::Ready(Some(Command::Stop) | None) => return Poll::Ready(()),
+                Poll::Ready(Some(command)) => self.command(command),
+                Poll::Pending => break,
+            }
+        }
+        let Backend::Epoll(state) = &mut self.backend else {
+            return Poll::Ready(());
+        };
+        if state.tick.as_mut().poll(cx).is_ready() {
+            let now = Instant::now();
+            self.relay.run_timers(now);
+            state.tick.as_mut().reset((now + TICK).into());
+            // Registers the timer again.
+            let _ = state.tick.as_mut().poll(cx);
+        }
+        let mut pending = std::mem::take(&mut state.pending);
+        state.ready.take(&mut pending);
+        for slot in pending.drain(..) {
+            if self.service(slot)
+                && let Backend::Epoll(state) = &self.backend
+            {
+                // Still data after our rounds: come back after the others.
+                state.ready.mark(slot);
+            }
+        }
+        if let Backend::Epoll(state) = &mut self.backend {
+            state.pending = pending;
+        }
+        self.relay.finish_batch();
+        Poll::Pending
+    }
+
+    /// Reads and relays what socket `slot` holds; true if it may hold more.
+    fn service(&mut self, slot: usize) -> bool {
+        let Backend::Epoll(state) = &mut self.backend else {
+            return false;
+        };
+        let Some(Some(entry)) = self.sockets.get(slot) else {
+            return false;
+        };
+        let super::Socket::Epoll(socket) = &entry.socket else {
+            return false;
+        };
+        let mut cx = Context::from_waker(&socket.waker);
+        let fd = socket.socket.as_raw_fd();
+        for _ in 0..ROUNDS_PER_SOCKET {
+            // Pending registers the socket's waker with the reactor.
+            let Poll::Ready(Ok(mut guard)) = socket.socket.poll_read_ready(&mut cx) else {
+                return false;
+            };
+            let rx = &mut state.rx;
+            rx.clear();
+            match rx.receive(fd) {
+                // Drained: clear the readiness now instead of after one more empty read.
+                // It is cleared only for the readiness tick we saw, so data arriving after
+                // our read still wakes us.
+                Ok(count) if count < RECV_BATCH => guard.clear_ready(),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => guard.clear_ready(),
+                // E.g. a reported ICMP error: the next read works again.
+                Err(_) => return true,
+            }
+            let now = Instant::now();
+            for index in 0..state.rx.count() {
+                if let Some((from, data)) = state.rx.get(index) {
+                    self.relay
+                        .deliver(now, entry.unit, entry.end, entry.channel, from, data);
+                }
+            }
+            // After a drained read the next `poll_read_ready` registers our waker (or
+            // finds data that arrived meanwhile).
+        }
+        true
+    }
+}
