@@ -1,9 +1,10 @@
-//! The io_uring send path (`IoMode::Uring`) under many bridged calls at once: each shard
-//! queues the sends of many sockets and submits them together, from a pool of buffers.
-//! Pins that every packet of every call reaches the right far end, once, with its payload
-//! intact (a buffer reused before its send completed would show as another call's or
-//! another round's payload), in both directions; that releasing calls while the others
-//! keep sending leaves the others untouched; and that `IoMode::Mmsg` relays the same
+//! The io_uring loop (`IoMode::Uring`) under many bridged calls at once: each shard
+//! receives through multishot receives into a shared ring of kernel-picked buffers and
+//! sends the datagrams of a pass, for many sockets, with its next wait. Pins that every
+//! packet of every call reaches the right far end, once, with its payload intact (a
+//! buffer recycled or reused too early would show as another call's or another round's
+//! payload), in both directions; that releasing calls while the others keep sending
+//! leaves the others untouched; and that `IoMode::Mmsg` (the epoll loop) relays the same
 //! traffic the same way (so both modes stay interchangeable).
 
 mod media_common;

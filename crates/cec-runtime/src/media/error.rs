@@ -28,6 +28,9 @@ pub enum MediaError {
     /// The leg is already in a bridge.
     #[error("media leg {0} is already bridged")]
     AlreadyBridged(LegId),
+    /// The leg is not in a bridge (to unbridge).
+    #[error("media leg {0} is not bridged")]
+    NotBridged(LegId),
     /// A leg cannot be bridged with itself.
     #[error("cannot bridge media leg {0} with itself")]
     SelfBridge(LegId),

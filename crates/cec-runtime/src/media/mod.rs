@@ -15,7 +15,8 @@
 //! The call core drives it through the handle: [`MediaEngine::allocate_leg`] (a port pair
 //! and the SDP-negotiated [`LegConfig`]), [`MediaEngine::bridge`] (or [`MediaEngine::echo`]
 //! for a lone leg that sends everything back, the echo-test number),
-//! [`MediaEngine::set_remote`] / [`MediaEngine::set_direction`] for re-INVITEs, and
+//! [`MediaEngine::renegotiate`] for the answer and re-INVITEs ([`MediaEngine::set_remote`]
+//! / [`MediaEngine::set_direction`] for one field), [`MediaEngine::unbridge`], and
 //! [`MediaEngine::release`]. Leg events (latching, RTP timeout, DTMF, quality) arrive on
 //! the [`MediaEvent`] channel returned by [`MediaEngine::start`].
 //!
@@ -51,7 +52,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use cec_media::{LegConfig, LegEvent, MediaLeg};
+use cec_media::{LegConfig, LegEvent, MediaLeg, Renegotiation};
 use cec_sdp::Direction;
 use std::time::Duration;
 
@@ -354,6 +355,29 @@ impl MediaEngine {
     /// New remote addresses from a re-INVITE (the leg latches again).
     pub fn set_remote(&self, leg: LegId, rtp: Option<SocketAddr>, rtcp: Option<SocketAddr>) {
         let _ = self.send(leg, Command::SetRemote { leg, rtp, rtcp });
+    }
+
+    /// Applies a new offer/answer outcome to a live leg: the codec and payload types of
+    /// the answer (a leg is allocated with the offer's), or of a re-INVITE/UPDATE, and its
+    /// direction and remote addresses. Our SSRC, sequence and timestamp continue; a bridge
+    /// transcodes from then on if the two legs now differ. Unknown legs are ignored.
+    pub fn renegotiate(&self, leg: LegId, update: Renegotiation) {
+        let _ = self.send(
+            leg,
+            Command::Renegotiate {
+                leg,
+                update: Box::new(update),
+            },
+        );
+    }
+
+    /// Ends the bridge `leg` is in (either of its two legs may be named): both legs stay
+    /// allocated, alone, each keeping its stream, ready for a prompt, hold, echo or
+    /// another bridge. Fails for unknown legs and legs that are not bridged.
+    pub async fn unbridge(&self, leg: LegId) -> Result<(), MediaError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(leg, Command::Unbridge { leg, reply })?;
+        answer.await.map_err(|_| MediaError::Stopped)?
     }
 
     /// New direction from a re-INVITE (hold / resume).

@@ -357,6 +357,36 @@ impl Relay {
         });
     }
 
+    /// Ends the bridge of unit `index`: end A stays in it alone, end B's leg moves to a
+    /// new unit (also alone). Returns the new unit with the moved leg's id, and that leg's
+    /// socket slots; `None` if the unit is not a bridge.
+    pub(crate) fn split(&mut self, index: usize) -> Option<((usize, LegId), [usize; 2])> {
+        let slot = self.units.get_mut(index)?;
+        let (bridge, a_io, b_io) = match slot.take()? {
+            Unit {
+                media: Media::Pair(bridge),
+                io: [a_io, Some(b_io)],
+                ..
+            } => (bridge, a_io, b_io),
+            other => {
+                *slot = Some(other);
+                return None;
+            }
+        };
+        let (a, b) = bridge.into_legs();
+        if let Some(slot) = self.units.get_mut(index) {
+            *slot = Some(Unit {
+                media: Media::Single(Box::new(a)),
+                io: [a_io, None],
+                echo: false,
+            });
+        }
+        let moved = (b_io.id, [b_io.rtp_slot, b_io.rtcp_slot]);
+        let new_index = self.reserve_unit();
+        self.fill_unit(new_index, Unit::single(b, b_io));
+        Some(((new_index, moved.0), moved.1))
+    }
+
     /// Removes leg `id` from its unit; returns its I/O (to close) and, if its bridge
     /// partner moved from end B to end A, the partner's socket slots.
     pub(crate) fn remove_leg(

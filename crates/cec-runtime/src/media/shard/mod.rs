@@ -16,7 +16,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use cec_media::leg::Channel;
-use cec_media::{End, MediaLeg};
+use cec_media::{End, MediaLeg, Renegotiation};
 use cec_sdp::Direction;
 use nix::sys::eventfd::EventFd;
 use tokio::sync::{mpsc, oneshot};
@@ -84,6 +84,16 @@ pub(crate) enum Command {
     SetDirection {
         leg: LegId,
         direction: Direction,
+    },
+    /// A new offer/answer outcome for a live leg (codec change on answer, re-INVITE).
+    Renegotiate {
+        leg: LegId,
+        update: Box<Renegotiation>,
+    },
+    /// End the bridge `leg` is in; both legs stay, alone, on this shard.
+    Unbridge {
+        leg: LegId,
+        reply: Reply,
     },
     /// Make a lone leg send what it receives back to its peer.
     Echo {
@@ -195,6 +205,11 @@ impl Shard {
                 Some(media) => media.set_direction(direction),
                 None => self.pass_on(leg, Command::SetDirection { leg, direction }),
             },
+            Command::Renegotiate { leg, update } => match self.owned_leg(leg) {
+                Some(media) => media.renegotiate(std::time::Instant::now(), *update),
+                None => self.pass_on(leg, Command::Renegotiate { leg, update }),
+            },
+            Command::Unbridge { leg, reply } => self.unbridge(leg, reply),
             Command::Echo { leg, reply } => self.echo(leg, reply),
             Command::Release(leg) => self.release(leg),
             Command::Stop => {}
@@ -218,6 +233,35 @@ impl Shard {
                 let _ = reply.send(Err(MediaError::UnknownLeg(leg)));
             }
         }
+    }
+
+    fn unbridge(&mut self, leg: LegId, reply: Reply) {
+        let Some(&unit) = self.legs.get(&leg) else {
+            match self.moved_to(leg) {
+                Some(next) => {
+                    let _ = next.send(Command::Unbridge { leg, reply });
+                }
+                None => {
+                    let _ = reply.send(Err(MediaError::UnknownLeg(leg)));
+                }
+            }
+            return;
+        };
+        let Some((moved, slots)) = self.relay.split(unit) else {
+            let _ = reply.send(Err(MediaError::NotBridged(leg)));
+            return;
+        };
+        // End B's leg now leads a unit of its own.
+        let (new_unit, id) = moved;
+        self.legs.insert(id, new_unit);
+        for slot in slots {
+            if let Some(Some(entry)) = self.sockets.get_mut(slot) {
+                entry.unit = new_unit;
+                entry.end = End::A;
+            }
+        }
+        tracing::trace!(shard = self.index, %leg, "unbridged");
+        let _ = reply.send(Ok(()));
     }
 
     fn owned_leg(&mut self, id: LegId) -> Option<&mut MediaLeg> {

@@ -168,6 +168,9 @@ impl Shard {
                     Err(TryRecvError::Empty) => break,
                 }
             }
+            // After the commands: one queued before a datagram was sent (the remote
+            // changed, a renegotiation) applies to it, as in the epoll loop.
+            self.complete();
             let now = Instant::now();
             if now >= next_tick {
                 self.relay.run_timers(now);
@@ -184,7 +187,6 @@ impl Shard {
             if let Some(ring) = self.relay.ring_mut() {
                 ring.enter(BATCH, batch_wait, timeout.max(Duration::from_micros(1)));
             }
-            self.complete();
         }
     }
 
