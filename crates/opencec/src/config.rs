@@ -144,6 +144,19 @@ pub struct TlsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct MediaConfig {
     pub rtp_ports: String,
+    /// How the media shards move datagrams.
+    pub io: MediaIo,
+}
+
+/// `media.io`: `auto` (io_uring where the kernel allows it, else epoll), `io_uring` (falls
+/// back to epoll, logged, where refused) or `epoll`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaIo {
+    #[default]
+    Auto,
+    IoUring,
+    Epoll,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -164,6 +177,7 @@ impl Default for Config {
             sip: SipConfig::default(),
             media: MediaConfig {
                 rtp_ports: "20000-29999".into(),
+                io: MediaIo::Auto,
             },
             http: HttpConfig {
                 listen: "0.0.0.0:8080".into(),

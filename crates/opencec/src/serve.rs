@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cec_media::quality::NtpClock;
-use cec_runtime::media::{MediaConfig, MediaEngine};
+use cec_runtime::media::{IoMode, MediaConfig, MediaEngine};
 use cec_runtime::sip_driver::SipDriver;
 use cec_runtime::{ListenSpec, RateLimit, SipTransports, TlsFiles, TransportConfig, TransportKind};
 use cec_sip::{Endpoint, EndpointConfig, TimerValues};
@@ -17,7 +17,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracing::info;
 
 use crate::cli::ServeArgs;
-use crate::config::{Config, SipTransport};
+use crate::config::{Config, MediaIo, SipTransport};
 use crate::demo;
 use crate::echo::{EchoService, EchoSettings};
 use crate::sip_service::{SipService, Users};
@@ -234,13 +234,22 @@ fn start_media(config: &Config) -> anyhow::Result<MediaEngine> {
     let media_config = MediaConfig {
         bind_ip,
         rtp_ports: config.media.rtp_ports.parse().context("media.rtp_ports")?,
+        io: match config.media.io {
+            MediaIo::Auto => IoMode::Auto,
+            MediaIo::IoUring => IoMode::Uring,
+            MediaIo::Epoll => IoMode::Mmsg,
+        },
         ..MediaConfig::default()
     };
     // Media events (latching, RTP timeout) have no consumer yet: the echo test ends on
     // SIP events and its time limit. Draining keeps the channel from filling.
     let (media, mut events) = MediaEngine::start(media_config).context("cannot start media")?;
     tokio::spawn(async move { while events.recv().await.is_some() {} });
-    info!(%bind_ip, rtp_ports = %config.media.rtp_ports, "media engine started");
+    let io = match media.io_mode() {
+        IoMode::Uring => "io_uring",
+        IoMode::Mmsg | IoMode::Auto => "epoll",
+    };
+    info!(%bind_ip, rtp_ports = %config.media.rtp_ports, io, "media engine started");
     Ok(media)
 }
 

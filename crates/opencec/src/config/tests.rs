@@ -115,3 +115,16 @@ fn echo_test_values_out_of_range_name_the_field() {
     .unwrap_err();
     assert!(err.to_string().starts_with("sip.echo_number:"), "{err}");
 }
+
+#[test]
+fn media_io_defaults_to_auto_and_takes_the_documented_values() {
+    assert_eq!(load("", &[]).unwrap().media.io, MediaIo::Auto);
+    let config = load("[media]\nio = \"epoll\"\n", &[]).unwrap();
+    assert_eq!(config.media.io, MediaIo::Epoll);
+    let config = load("", &[("OPENCEC_MEDIA__IO", "io_uring")]).unwrap();
+    assert_eq!(config.media.io, MediaIo::IoUring);
+    let err = load("[media]\nio = \"dpdk\"\n", &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("io") && err.contains("epoll"), "{err}");
+}
