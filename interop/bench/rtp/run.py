@@ -9,11 +9,14 @@ Engines run one at a time (alternating per step) so they never compete for the C
 Prints a Markdown table with the ratio ours / rtpengine. Stdlib only.
 
 Usage: interop/bench/rtp/run.py [--window S] [--steps 1500,2000,...] [--baseline DIR]
-                                [--modes mmsg,uring]
+                                [--modes mmsg,uring] [--floor [--floor-args "..."]]
 
 --baseline DIR also runs DIR/media-host (an older build) as engine "before", side by side.
 --modes runs our media-host once per I/O mode (`--io`), as engines "ours-mmsg", "ours-uring"
 (one engine "ours" with the default mode when not given), each with its ratio to rtpengine.
+--floor also runs `null-relay` (testing/rtpbench: each datagram sent on unchanged, nothing
+else) as engine "null-relay", with its ratio to rtpengine: the floor no userspace relay on
+this machine gets below, next to our ratio.
 """
 
 import argparse
@@ -58,6 +61,12 @@ def build():
 
 NG_BEFORE = "127.0.0.1:2225"
 BASELINE_BIN = None  # --baseline: another build's release dir, run as engine "before"
+NG_FLOOR = "127.0.0.1:2226"
+# Below the ephemeral range (32768-60999) and apart from rtpengine's and ours; null-relay
+# uses even ports only, so this holds 2,500 calls.
+FLOOR_PORTS = "10000-19999"
+FLOOR_MAX_CALLS = 2500
+FLOOR_ARGS = []  # --floor-args
 
 
 def start_ours(io=None):
@@ -73,6 +82,12 @@ def start_before():
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def start_floor():
+    return subprocess.Popen([os.path.join(BIN, "null-relay"), "--ng", NG_FLOOR,
+                             "--ports", FLOOR_PORTS] + FLOOR_ARGS,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def start_rtpengine():
     return subprocess.Popen(["rtpengine", "--config-file=none", "--foreground", "--table=-1",
                              "--interface=127.0.0.1", "--listen-ng=" + NG_RTPENGINE,
@@ -83,6 +98,7 @@ def start_rtpengine():
 
 ENGINES = {"ours": (start_ours, NG_OURS), "rtpengine": (start_rtpengine, NG_RTPENGINE)}
 OURS = ["ours"]  # our engines (one per --modes entry), each compared with rtpengine
+FLOOR = []  # ["null-relay"] with --floor, also compared with rtpengine
 
 
 def run_step(name, calls, window, warmup):
@@ -139,6 +155,10 @@ def main():
                         "side by side as engine 'before' (e.g. to measure a change)")
     parser.add_argument("--modes", help="comma-separated media-host I/O modes (mmsg, uring, "
                         "auto), one engine 'ours-<mode>' each")
+    parser.add_argument("--floor", action="store_true", help="also run null-relay, the floor "
+                        "engine (datagrams relayed unchanged), as engine 'null-relay'")
+    parser.add_argument("--floor-args", default="", help="extra null-relay arguments, "
+                        "e.g. '--threads 2 --batch 8'")
     args = parser.parse_args()
     if args.modes:
         del ENGINES["ours"]
@@ -151,6 +171,10 @@ def main():
         global BASELINE_BIN
         BASELINE_BIN = args.baseline
         ENGINES["before"] = (start_before, NG_BEFORE)
+    if args.floor:
+        FLOOR.append("null-relay")
+        FLOOR_ARGS.extend(args.floor_args.split())
+        ENGINES["null-relay"] = (start_floor, NG_FLOOR)
     ensure_rtpengine()
     if not args.no_build:
         build()
@@ -166,6 +190,8 @@ def main():
             # 200 and 1,000 always run (they give the CPU rows); others while loss holds.
             if not alive[name] and calls not in (200, 1000):
                 continue
+            if name in FLOOR and calls > FLOOR_MAX_CALLS:
+                continue
             r = run_step(name, calls, args.window, args.warmup)
             results[name][calls] = r
             if alive[name] and r["loss_pct"] < LOSS_LIMIT_PCT:
@@ -178,7 +204,7 @@ def main():
                 strict[name] = False
     elapsed = time.time() - started
 
-    others = [n for n in ENGINES if n not in OURS and n != "rtpengine"]
+    others = [n for n in ENGINES if n not in OURS + FLOOR and n != "rtpengine"]
 
     def row(label, key, digits, scale=1.0, calls=None):
         raw = {}
@@ -190,11 +216,14 @@ def main():
     def table_row(label, raw, show):
         ours = " | ".join(show(raw[n]) for n in OURS)
         ratios = " | ".join(ratio(raw[n], raw["rtpengine"]) for n in OURS)
+        floor = "".join(f" {show(raw[n])} | {ratio(raw[n], raw['rtpengine'])} |"
+                        for n in FLOOR)
         rest = "".join(f" {show(raw[n])} |" for n in others)
-        return f"| {label} | {ours} | {show(raw['rtpengine'])} | {ratios} |{rest}"
+        return f"| {label} | {ours} | {show(raw['rtpengine'])} | {ratios} |{floor}{rest}"
 
     header = (["metric"] + [f"{n} (media-host)" for n in OURS] + ["rtpengine"]
               + [f"{n} / rtpengine" for n in OURS]
+              + [x for n in FLOOR for x in (f"{n} (floor)", f"{n} / rtpengine")]
               + [f"{n} (--baseline)" for n in others])
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for calls in (200, 1000):
@@ -221,6 +250,15 @@ def main():
     print(f"RTP relay benchmark, {os.cpu_count()} cores, "
           f"{time.strftime('%Y-%m-%d')}, {elapsed:.0f} s")
     print("\n".join(lines))
+    for n in FLOOR:
+        for calls in (200, 1000):
+            cpu = {e: (results[e].get(calls) or {}).get("engine_us_per_packet")
+                   for e in ENGINES}
+            ours = ", ".join(f"{o} {ratio(cpu[o], cpu['rtpengine'])}" for o in OURS)
+            print(f"\nfloor at {calls} calls: {n} {fmt(cpu[n])} µs per relayed packet = "
+                  f"{ratio(cpu[n], cpu['rtpengine'])} x rtpengine ({fmt(cpu['rtpengine'])} µs); "
+                  f"ours / rtpengine: {ours}; "
+                  + ", ".join(f"{o} / floor {ratio(cpu[o], cpu[n])}" for o in OURS))
     print("\nper step (N: loss %, p99 delay variation µs, engine cores, tool cores):")
     for name in ENGINES:
         steps = ", ".join(f"{n}: {r['loss_pct']:.3f} / {r['delay_variation_p99_us']} / "

@@ -16,5 +16,6 @@ pub mod bencode;
 pub mod hist;
 pub mod load;
 pub mod ng;
+pub mod nullrelay;
 pub mod procfs;
 pub mod sdp;

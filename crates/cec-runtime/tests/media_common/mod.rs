@@ -71,6 +71,9 @@ pub fn engine_with(pairs: u16, io: IoMode) -> (MediaEngine, mpsc::Receiver<Media
         rtp_ports: range,
         shards: 2,
         io,
+        // Spread legs by id, so bridges move legs between shards (packing would put
+        // these few legs all on one).
+        pack_legs: 0,
         ..MediaConfig::default()
     };
     let (engine, events) = start_engine(config);

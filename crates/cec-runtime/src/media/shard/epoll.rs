@@ -98,6 +98,7 @@ impl Shard {
             peers,
             events,
             counters,
+            placed,
             ..
         } = parts;
         Self {
@@ -114,6 +115,7 @@ impl Shard {
             ),
             legs: std::collections::HashMap::new(),
             forward: std::collections::HashMap::new(),
+            placed,
             backend: Backend::Epoll(Box::new(EpollState {
                 ready: Arc::new(ReadySet::default()),
                 pending: Vec::with_capacity(256),

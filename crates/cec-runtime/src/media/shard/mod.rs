@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cec_media::leg::Channel;
@@ -132,6 +132,10 @@ impl ShardSender {
     }
 }
 
+/// Legs placed on each shard (by their home shard), kept by the engine when it allocates
+/// and by the shards when a leg ends.
+pub(crate) type Placed = Arc<[AtomicUsize]>;
+
 /// What builds a shard, whichever loop runs it.
 pub(crate) struct ShardParts {
     pub(crate) index: usize,
@@ -139,6 +143,7 @@ pub(crate) struct ShardParts {
     pub(crate) peers: Arc<[ShardSender]>,
     pub(crate) events: mpsc::Sender<MediaEvent>,
     pub(crate) counters: Arc<[ShardCounters]>,
+    pub(crate) placed: Placed,
     /// The eventfd a ring shard watches (the one its senders bump).
     pub(crate) wake: Option<Arc<EventFd>>,
     /// Longest a ring shard holds a datagram to batch it with others.
@@ -183,6 +188,7 @@ pub(crate) struct Shard {
     legs: HashMap<LegId, usize>,
     /// Legs that moved away from this shard, and where to.
     forward: HashMap<LegId, usize>,
+    placed: Placed,
     backend: Backend,
 }
 
@@ -354,6 +360,7 @@ impl Shard {
                 let _ = reply.send(Ok(()));
             }
             None => {
+                self.leg_ended(id);
                 let _ = reply.send(Err(MediaError::Stopped));
             }
         }
@@ -374,6 +381,7 @@ impl Shard {
             self.detach(slots);
         }
         self.legs.remove(&id);
+        self.leg_ended(id);
         let (released, moved) = self.relay.remove_leg(unit, id);
         if let Some(io) = released {
             self.unregister(io);
@@ -402,6 +410,14 @@ impl Shard {
             self.legs.insert(id, unit);
         } else {
             self.relay.free_unit(unit);
+            self.leg_ended(id);
+        }
+    }
+
+    /// A leg is gone for good: its home shard has one leg fewer for placement.
+    fn leg_ended(&self, id: LegId) {
+        if let Some(count) = self.placed.get(home(id, self.peers.len())) {
+            let _ = count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
         }
     }
 

@@ -139,6 +139,7 @@ impl Shard {
             peers,
             events,
             counters,
+            placed,
             ..
         } = parts;
         Self {
@@ -150,6 +151,7 @@ impl Shard {
             relay: Relay::new(index, events, counters, Outgoing::Ring(Box::new(ring))),
             legs: std::collections::HashMap::new(),
             forward: std::collections::HashMap::new(),
+            placed,
             backend: Backend::Ring(state),
         }
     }
@@ -185,7 +187,11 @@ impl Shard {
             let batch_wait = state.batch_wait;
             let timeout = next_tick.saturating_duration_since(Instant::now());
             if let Some(ring) = self.relay.ring_mut() {
-                ring.enter(BATCH, batch_wait, timeout.max(Duration::from_micros(1)));
+                ring.enter(
+                    BATCH,
+                    Some(batch_wait),
+                    timeout.max(Duration::from_micros(1)),
+                );
             }
         }
     }
@@ -342,7 +348,7 @@ impl Shard {
                 return;
             }
             if let Some(ring) = self.relay.ring_mut() {
-                ring.enter(1, Duration::ZERO, Duration::from_millis(20));
+                ring.enter(1, None, Duration::from_millis(20));
             }
             self.complete();
         }

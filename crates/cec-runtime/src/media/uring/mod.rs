@@ -324,10 +324,14 @@ impl Ring {
     }
 
     /// Submits what is queued and waits for completions: until `want` are there, or
-    /// `min_wait` has passed with at least one, or `timeout`.
-    pub(crate) fn enter(&mut self, want: usize, min_wait: Duration, timeout: Duration) {
-        let want = if self.batching { want.max(1) } else { 1 };
-        self.enter_with(want, Some(min_wait), Some(timeout));
+    /// `min_wait` (if given and the kernel supports it; else `want` is 1) has passed with
+    /// at least one, or `timeout`.
+    pub(crate) fn enter(&mut self, want: usize, min_wait: Option<Duration>, timeout: Duration) {
+        let want = match min_wait {
+            Some(_) if !self.batching => 1,
+            _ => want.max(1),
+        };
+        self.enter_with(want, min_wait, Some(timeout));
     }
 
     fn enter_with(&mut self, want: usize, min_wait: Option<Duration>, timeout: Option<Duration>) {
