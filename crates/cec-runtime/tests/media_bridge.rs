@@ -12,10 +12,7 @@ use cec_media::LegEvent;
 use cec_rtp::dtmf::TelephoneEvent;
 use cec_rtp::g711::{G711, alaw_to_ulaw};
 use cec_runtime::media::MediaError;
-use media_common::{Endpoint, engine, leg_config, parse, wait_event};
-
-const A_SSRC: u32 = 0xA1A1_A1A1;
-const B_SSRC: u32 = 0xB2B2_B2B2;
+use media_common::{A_SSRC, B_SSRC, Call, Endpoint, call, engine, leg_config, parse, wait_event};
 
 /// A payload that differs per packet, so a reorder or a stale buffer shows.
 fn payload(index: usize) -> [u8; 160] {
@@ -25,14 +22,12 @@ fn payload(index: usize) -> [u8; 160] {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bridged_pcma_legs_relay_every_packet_in_order_and_promptly() {
     let (engine, _events, _) = engine(8);
-    let mut caller = Endpoint::bind(0x1111).await;
-    let mut agent = Endpoint::bind(0x2222).await;
-    let a = engine
-        .allocate_leg(leg_config(caller.addr(), G711::Alaw, A_SSRC))
-        .unwrap();
-    let b = engine
-        .allocate_leg(leg_config(agent.addr(), G711::Alaw, B_SSRC))
-        .unwrap();
+    let Call {
+        mut caller,
+        mut agent,
+        a,
+        b,
+    } = call(&engine, G711::Alaw, G711::Alaw).await;
     engine.bridge(a.id, b.id).await.unwrap();
 
     const COUNT: usize = 60;
@@ -93,14 +88,12 @@ async fn bridged_pcma_legs_relay_every_packet_in_order_and_promptly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_is_relayed_completely() {
     let (engine, _events, _) = engine(8);
-    let mut caller = Endpoint::bind(0x1111).await;
-    let agent = Endpoint::bind(0x2222).await;
-    let a = engine
-        .allocate_leg(leg_config(caller.addr(), G711::Alaw, A_SSRC))
-        .unwrap();
-    let b = engine
-        .allocate_leg(leg_config(agent.addr(), G711::Alaw, B_SSRC))
-        .unwrap();
+    let Call {
+        mut caller,
+        agent,
+        a,
+        b,
+    } = call(&engine, G711::Alaw, G711::Alaw).await;
     engine.bridge(a.id, b.id).await.unwrap();
     // More than one recvmmsg batch at once, to exercise the batched path.
     const COUNT: usize = 100;
@@ -119,14 +112,12 @@ async fn a_burst_is_relayed_completely() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alaw_to_ulaw_legs_are_transcoded() {
     let (engine, _events, _) = engine(8);
-    let mut caller = Endpoint::bind(0x1111).await;
-    let agent = Endpoint::bind(0x2222).await;
-    let a = engine
-        .allocate_leg(leg_config(caller.addr(), G711::Alaw, A_SSRC))
-        .unwrap();
-    let b = engine
-        .allocate_leg(leg_config(agent.addr(), G711::Ulaw, B_SSRC))
-        .unwrap();
+    let Call {
+        mut caller,
+        agent,
+        a,
+        b,
+    } = call(&engine, G711::Alaw, G711::Ulaw).await;
     engine.bridge(a.id, b.id).await.unwrap();
     for index in 0..20 {
         let sent = payload(index);
@@ -142,14 +133,12 @@ async fn alaw_to_ulaw_legs_are_transcoded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dtmf_is_relayed_and_reported_once() {
     let (engine, mut events, _) = engine(8);
-    let mut caller = Endpoint::bind(0x1111).await;
-    let agent = Endpoint::bind(0x2222).await;
-    let a = engine
-        .allocate_leg(leg_config(caller.addr(), G711::Alaw, A_SSRC))
-        .unwrap();
-    let b = engine
-        .allocate_leg(leg_config(agent.addr(), G711::Alaw, B_SSRC))
-        .unwrap();
+    let Call {
+        mut caller,
+        agent,
+        a,
+        b,
+    } = call(&engine, G711::Alaw, G711::Alaw).await;
     engine.bridge(a.id, b.id).await.unwrap();
     for (duration, end) in [(160, false), (320, false), (480, true)] {
         let event = TelephoneEvent {
@@ -193,14 +182,12 @@ async fn silence_raises_an_rtp_timeout_event() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn release_frees_the_ports_and_stops_the_relay() {
     let (engine, _events, _) = engine(4);
-    let mut caller = Endpoint::bind(0x1111).await;
-    let agent = Endpoint::bind(0x2222).await;
-    let a = engine
-        .allocate_leg(leg_config(caller.addr(), G711::Alaw, A_SSRC))
-        .unwrap();
-    let b = engine
-        .allocate_leg(leg_config(agent.addr(), G711::Alaw, B_SSRC))
-        .unwrap();
+    let Call {
+        mut caller,
+        agent,
+        a,
+        b,
+    } = call(&engine, G711::Alaw, G711::Alaw).await;
     engine.bridge(a.id, b.id).await.unwrap();
     caller.send(a.local_rtp, 8, &payload(0)).await;
     agent.recv().await;

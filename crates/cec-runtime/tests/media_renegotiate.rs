@@ -14,10 +14,7 @@ use cec_media::Renegotiation;
 use cec_rtp::g711::{G711, alaw_to_ulaw, ulaw_to_alaw};
 use cec_runtime::media::{MediaEngine, MediaError};
 use cec_sdp::Direction;
-use media_common::{Endpoint, engine, leg_config, parse};
-
-const A_SSRC: u32 = 0xA1A1_A1A1;
-const B_SSRC: u32 = 0xB2B2_B2B2;
+use media_common::{A_SSRC, B_SSRC, Call, Endpoint, call, engine, leg_config, parse};
 
 fn payload(index: usize) -> [u8; 160] {
     std::array::from_fn(|i| (index * 11 + i * 3) as u8)
@@ -56,15 +53,13 @@ async fn wait_legs(engine: &MediaEngine, count: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_answer_switches_a_bridged_leg_to_pcmu_and_the_stream_stays_continuous() {
     let (engine, _events, _) = engine(8);
-    let mut caller = Endpoint::bind(0x1111).await;
-    let mut agent = Endpoint::bind(0x2222).await;
-    let a = engine
-        .allocate_leg(leg_config(caller.addr(), G711::Alaw, A_SSRC))
-        .unwrap();
-    // Allocated with the offer (PCMA); the agent answers PCMU.
-    let b = engine
-        .allocate_leg(leg_config(agent.addr(), G711::Alaw, B_SSRC))
-        .unwrap();
+    // The agent's leg is allocated with the offer (PCMA); the agent answers PCMU.
+    let Call {
+        mut caller,
+        mut agent,
+        a,
+        b,
+    } = call(&engine, G711::Alaw, G711::Alaw).await;
     engine.bridge(a.id, b.id).await.unwrap();
 
     let mut last: Option<(u16, u32)> = None;
@@ -129,14 +124,12 @@ async fn the_answer_switches_a_bridged_leg_to_pcmu_and_the_stream_stays_continuo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unbridge_stops_the_relay_and_leaves_both_legs_usable() {
     let (engine, _events, _) = engine(8);
-    let mut caller = Endpoint::bind(0x1111).await;
-    let mut agent = Endpoint::bind(0x2222).await;
-    let a = engine
-        .allocate_leg(leg_config(caller.addr(), G711::Alaw, A_SSRC))
-        .unwrap();
-    let b = engine
-        .allocate_leg(leg_config(agent.addr(), G711::Alaw, B_SSRC))
-        .unwrap();
+    let Call {
+        mut caller,
+        mut agent,
+        a,
+        b,
+    } = call(&engine, G711::Alaw, G711::Alaw).await;
     assert!(matches!(engine.unbridge(a.id).await, Err(MediaError::NotBridged(id)) if id == a.id));
     engine.bridge(a.id, b.id).await.unwrap();
     caller.send(a.local_rtp, 8, &payload(0)).await;

@@ -1,15 +1,17 @@
 //! Media I/O: RTP/RTCP sockets for the sans-IO legs and bridges of `cec-media`.
 //!
 //! A [`MediaEngine`] owns a [`PortAllocator`] over `media.rtp_ports` and a fixed number of
-//! shards (one per core by default), each alone on its own OS thread with a current-thread
-//! tokio runtime. Each leg lives in one shard, chosen by its id; a bridge moves the second
-//! leg into the first one's shard so both sides of a call are relayed by one thread with
-//! no locks. A shard runs the packets through [`cec_media::Bridge`] (header rewrite in
+//! shards (one per core by default), each alone on its own OS thread. Each leg lives in
+//! one shard: new legs fill the first shard up to [`MediaConfig::pack_legs`], then go to
+//! the least loaded (light load on one thread batches more datagrams per wake-up); a
+//! bridge moves the second leg into the first one's shard so both sides of a call are
+//! relayed by one thread with no locks. A shard runs the packets through [`cec_media::Bridge`] (header rewrite in
 //! place) and writes what the far leg queued. With [`IoMode::Uring`] a shard thread runs
 //! an io_uring loop: a multishot receive per socket into kernel-picked buffers, the sends
 //! of a pass and the wait for the next batch in one `io_uring_enter`. With
 //! [`IoMode::Mmsg`] it waits in epoll, reads the sockets reported readable with
-//! `recvmmsg` and sends with `sendmmsg` per socket. The relay path does not allocate:
+//! `recvmmsg` and sends with `sendmmsg` per socket (on a current-thread tokio runtime of
+//! its own). The relay path does not allocate:
 //! receive and send buffers are allocated once per shard.
 //!
 //! The call core drives it through the handle: [`MediaEngine::allocate_leg`] (a port pair

@@ -186,3 +186,35 @@ pub async fn wait_event<T>(
         }
     }
 }
+
+/// A caller and an agent endpoint, each with a leg of its own (caller's `a` in `a_codec`
+/// with SSRC [`A_SSRC`], agent's `b` in `b_codec` with [`B_SSRC`]), not yet bridged.
+pub struct Call {
+    pub caller: Endpoint,
+    pub agent: Endpoint,
+    pub a: cec_runtime::media::LegHandle,
+    pub b: cec_runtime::media::LegHandle,
+}
+
+/// Our SSRC on the caller's leg in [`call`].
+pub const A_SSRC: u32 = 0xA1A1_A1A1;
+/// Our SSRC on the agent's leg in [`call`].
+pub const B_SSRC: u32 = 0xB2B2_B2B2;
+
+/// Binds the two endpoints and allocates their legs.
+pub async fn call(engine: &MediaEngine, a_codec: G711, b_codec: G711) -> Call {
+    let caller = Endpoint::bind(0x1111).await;
+    let agent = Endpoint::bind(0x2222).await;
+    let a = engine
+        .allocate_leg(leg_config(caller.addr(), a_codec, A_SSRC))
+        .unwrap();
+    let b = engine
+        .allocate_leg(leg_config(agent.addr(), b_codec, B_SSRC))
+        .unwrap();
+    Call {
+        caller,
+        agent,
+        a,
+        b,
+    }
+}

@@ -18,7 +18,6 @@ use super::{Backend, Command, Shard, ShardParts, TICK};
 use crate::media::MediaError;
 use crate::media::io::{Outgoing, RECV_BATCH, RecvBatch, SendBatch};
 use crate::media::ready::ReadySet;
-use crate::media::relay::Relay;
 
 /// `recvmmsg` rounds on one socket before the others get a turn.
 const ROUNDS_PER_SOCKET: usize = 4;
@@ -92,37 +91,13 @@ impl EpollState {
 
 impl Shard {
     fn new_epoll(parts: ShardParts) -> Self {
-        let ShardParts {
-            index,
-            commands,
-            peers,
-            events,
-            counters,
-            placed,
-            ..
-        } = parts;
-        Self {
-            index,
-            commands,
-            peers,
-            sockets: Vec::new(),
-            free_sockets: Vec::new(),
-            relay: Relay::new(
-                index,
-                events,
-                counters,
-                Outgoing::Mmsg(Box::new(SendBatch::new())),
-            ),
-            legs: std::collections::HashMap::new(),
-            forward: std::collections::HashMap::new(),
-            placed,
-            backend: Backend::Epoll(Box::new(EpollState {
-                ready: Arc::new(ReadySet::default()),
-                pending: Vec::with_capacity(256),
-                rx: RecvBatch::new(),
-                tick: Box::pin(tokio::time::sleep(TICK)),
-            })),
-        }
+        let backend = Backend::Epoll(Box::new(EpollState {
+            ready: Arc::new(ReadySet::default()),
+            pending: Vec::with_capacity(256),
+            rx: RecvBatch::new(),
+            tick: Box::pin(tokio::time::sleep(TICK)),
+        }));
+        Self::from_parts(parts, Outgoing::Mmsg(Box::new(SendBatch::new())), backend)
     }
 
     fn poll_epoll(&mut self, cx: &mut Context<'_>) -> Poll<()> {

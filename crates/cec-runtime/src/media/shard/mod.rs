@@ -193,6 +193,31 @@ pub(crate) struct Shard {
 }
 
 impl Shard {
+    /// A shard with no legs yet, sending through `tx`, driven by the loop of `backend`.
+    fn from_parts(parts: ShardParts, tx: super::io::Outgoing, backend: Backend) -> Self {
+        let ShardParts {
+            index,
+            commands,
+            peers,
+            events,
+            counters,
+            placed,
+            ..
+        } = parts;
+        Self {
+            index,
+            commands,
+            peers,
+            sockets: Vec::new(),
+            free_sockets: Vec::new(),
+            relay: Relay::new(index, events, counters, tx),
+            legs: HashMap::new(),
+            forward: HashMap::new(),
+            placed,
+            backend,
+        }
+    }
+
     /// Handles one command.
     fn command(&mut self, command: Command) {
         match command {
@@ -231,26 +256,12 @@ impl Shard {
             let _ = reply.send(outcome);
             return;
         }
-        match self.moved_to(leg) {
-            Some(next) => {
-                let _ = next.send(Command::Echo { leg, reply });
-            }
-            None => {
-                let _ = reply.send(Err(MediaError::UnknownLeg(leg)));
-            }
-        }
+        self.pass_on_or_fail(leg, reply, |reply| Command::Echo { leg, reply });
     }
 
     fn unbridge(&mut self, leg: LegId, reply: Reply) {
         let Some(&unit) = self.legs.get(&leg) else {
-            match self.moved_to(leg) {
-                Some(next) => {
-                    let _ = next.send(Command::Unbridge { leg, reply });
-                }
-                None => {
-                    let _ = reply.send(Err(MediaError::UnknownLeg(leg)));
-                }
-            }
+            self.pass_on_or_fail(leg, reply, |reply| Command::Unbridge { leg, reply });
             return;
         };
         let Some((moved, slots)) = self.relay.split(unit) else {
@@ -282,6 +293,19 @@ impl Shard {
         (next != self.index).then(|| self.peers.get(next)).flatten()
     }
 
+    /// Sends a command that expects a reply after a leg that moved away; answers
+    /// [`MediaError::UnknownLeg`] for unknown legs.
+    fn pass_on_or_fail(&self, leg: LegId, reply: Reply, command: impl FnOnce(Reply) -> Command) {
+        match self.moved_to(leg) {
+            Some(next) => {
+                let _ = next.send(command(reply));
+            }
+            None => {
+                let _ = reply.send(Err(MediaError::UnknownLeg(leg)));
+            }
+        }
+    }
+
     /// Sends a command for a leg that moved away after it; drops it for unknown legs.
     fn pass_on(&mut self, leg: LegId, command: Command) {
         if let Some(next) = self.moved_to(leg) {
@@ -291,14 +315,7 @@ impl Shard {
 
     fn export(&mut self, a: LegId, b: LegId, reply: Reply) {
         let Some(&unit) = self.legs.get(&b) else {
-            match self.moved_to(b) {
-                Some(next) => {
-                    let _ = next.send(Command::Bridge { a, b, reply });
-                }
-                None => {
-                    let _ = reply.send(Err(MediaError::UnknownLeg(b)));
-                }
-            }
+            self.pass_on_or_fail(b, reply, |reply| Command::Bridge { a, b, reply });
             return;
         };
         if self.relay.is_pair(unit) {

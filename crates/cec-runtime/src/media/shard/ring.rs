@@ -133,27 +133,7 @@ impl RingState {
 
 impl Shard {
     fn new_ring(parts: ShardParts, ring: Ring, state: RingState) -> Self {
-        let ShardParts {
-            index,
-            commands,
-            peers,
-            events,
-            counters,
-            placed,
-            ..
-        } = parts;
-        Self {
-            index,
-            commands,
-            peers,
-            sockets: Vec::new(),
-            free_sockets: Vec::new(),
-            relay: Relay::new(index, events, counters, Outgoing::Ring(Box::new(ring))),
-            legs: std::collections::HashMap::new(),
-            forward: std::collections::HashMap::new(),
-            placed,
-            backend: Backend::Ring(state),
-        }
+        Self::from_parts(parts, Outgoing::Ring(Box::new(ring)), Backend::Ring(state))
     }
 
     fn run_ring(mut self) {
