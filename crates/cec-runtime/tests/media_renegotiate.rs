@@ -2,7 +2,8 @@
 //! releasing. Pins that `MediaEngine::renegotiate` switches a bridged leg from PCMA (the
 //! offer it was allocated with) to PCMU (the answer): from then on the engine transcodes
 //! both ways, and the far side sees one continuous stream (sequence +1, timestamp +160,
-//! same SSRC) across the switch. And that `MediaEngine::unbridge` stops the relay at once,
+//! same SSRC) across the switch, once the awaited renegotiation has been applied (an unknown
+//! leg gets an error). And that `MediaEngine::unbridge` stops the relay at once,
 //! keeps both legs (and their ports) usable alone — echo, a new bridge — with either leg
 //! named, across shards, and rejects legs that are not bridged or unknown.
 
@@ -89,7 +90,7 @@ async fn the_answer_switches_a_bridged_leg_to_pcmu_and_the_stream_stays_continuo
         assert_eq!(packet.payload(), &payload(index)[..]);
     }
 
-    engine.renegotiate(b.id, pcmu_answer(&agent));
+    engine.renegotiate(b.id, pcmu_answer(&agent)).await.unwrap();
     for index in 5..15 {
         let sent = payload(index);
         caller.send(a.local_rtp, 8, &sent).await;
@@ -111,12 +112,15 @@ async fn the_answer_switches_a_bridged_leg_to_pcmu_and_the_stream_stays_continuo
         let expected: Vec<u8> = sent.iter().map(|&code| ulaw_to_alaw(code)).collect();
         assert_eq!(packet.payload(), &expected[..]);
     }
-    // A renegotiation for a leg that is gone is ignored, not an error or a crash.
+    // A renegotiation for a leg that is gone fails, and changes nothing else.
     let gone = engine
         .allocate_leg(leg_config(agent.addr(), G711::Alaw, 0xD4D4_D4D4))
         .unwrap();
     engine.release(gone.id);
-    engine.renegotiate(gone.id, pcmu_answer(&agent));
+    assert!(matches!(
+        engine.renegotiate(gone.id, pcmu_answer(&agent)).await,
+        Err(MediaError::UnknownLeg(id)) if id == gone.id
+    ));
     caller.send(a.local_rtp, 8, &payload(50)).await;
     agent.recv().await;
 }

@@ -113,7 +113,7 @@ fn run(seed: u64) {
                     && let Some(live) = live.get(&leg)
                 {
                     let ulaw = rng.below(2) == 0;
-                    engine.renegotiate(
+                    let update = engine.renegotiate(
                         leg,
                         Renegotiation {
                             codec: if ulaw { G711::Ulaw } else { G711::Alaw },
@@ -124,6 +124,7 @@ fn run(seed: u64) {
                             remote_rtcp: None,
                         },
                     );
+                    let _ = runtime.block_on(update);
                 }
             }
             6 => {

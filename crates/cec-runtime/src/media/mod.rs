@@ -418,15 +418,29 @@ impl MediaEngine {
     /// Applies a new offer/answer outcome to a live leg: the codec and payload types of
     /// the answer (a leg is allocated with the offer's), or of a re-INVITE/UPDATE, and its
     /// direction and remote addresses. Our SSRC, sequence and timestamp continue; a bridge
-    /// transcodes from then on if the two legs now differ. Unknown legs are ignored.
-    pub fn renegotiate(&self, leg: LegId, update: Renegotiation) {
-        let _ = self.send(
+    /// transcodes from then on if the two legs now differ.
+    ///
+    /// The command is queued when this is called; the future resolves once the leg's shard
+    /// has applied it (datagrams it relays after that use the new terms), so a caller that
+    /// must not relay old-format media past a point awaits it. Fails for unknown legs.
+    pub fn renegotiate(
+        &self,
+        leg: LegId,
+        update: Renegotiation,
+    ) -> impl Future<Output = Result<(), MediaError>> + Send + 'static {
+        let (reply, answer) = oneshot::channel();
+        let queued = self.send(
             leg,
             Command::Renegotiate {
                 leg,
                 update: Box::new(update),
+                reply,
             },
         );
+        async move {
+            queued?;
+            answer.await.map_err(|_| MediaError::Stopped)?
+        }
     }
 
     /// Ends the bridge `leg` is in (either of its two legs may be named): both legs stay

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::time::Sleep;
 
 use super::{Backend, Command, Shard, ShardParts, TICK};
@@ -65,6 +66,8 @@ pub(super) struct EpollState {
     pending: Vec<usize>,
     rx: RecvBatch,
     tick: Pin<Box<Sleep>>,
+    /// A stop arrived in the middle of a pass.
+    stopping: bool,
 }
 
 impl EpollState {
@@ -96,6 +99,7 @@ impl Shard {
             pending: Vec::with_capacity(256),
             rx: RecvBatch::new(),
             tick: Box::pin(tokio::time::sleep(TICK)),
+            stopping: false,
         }));
         Self::from_parts(parts, Outgoing::Mmsg(Box::new(SendBatch::new())), backend)
     }
@@ -131,42 +135,36 @@ impl Shard {
                 state.ready.mark(slot);
             }
         }
+        self.relay.finish_batch();
         if let Backend::Epoll(state) = &mut self.backend {
             state.pending = pending;
+            if state.stopping {
+                return Poll::Ready(());
+            }
         }
-        self.relay.finish_batch();
         Poll::Pending
     }
 
     /// Reads and relays what socket `slot` holds; true if it may hold more.
     fn service(&mut self, slot: usize) -> bool {
-        let Backend::Epoll(state) = &mut self.backend else {
-            return false;
-        };
-        let Some(Some(entry)) = self.sockets.get(slot) else {
-            return false;
-        };
-        let super::Socket::Epoll(socket) = &entry.socket else {
-            return false;
-        };
-        let mut cx = Context::from_waker(&socket.waker);
-        let fd = socket.socket.as_raw_fd();
         for _ in 0..ROUNDS_PER_SOCKET {
-            // Pending registers the socket's waker with the reactor.
-            let Poll::Ready(Ok(mut guard)) = socket.socket.poll_read_ready(&mut cx) else {
+            let generation = match self.read(slot) {
+                Read::Datagrams(generation) => generation,
+                Read::Nothing => return false,
+                Read::Failed => return true,
+            };
+            // Commands queued before these datagrams were sent apply to them first (a
+            // renegotiation, a new remote), as in the ring loop.
+            self.drain_commands();
+            // Such a command may have released or moved the socket: then they are dropped.
+            let Some(Some(entry)) = self.sockets.get(slot) else {
                 return false;
             };
-            let rx = &mut state.rx;
-            rx.clear();
-            match rx.receive(fd) {
-                // Drained: clear the readiness now instead of after one more empty read.
-                // It is cleared only for the readiness tick we saw, so data arriving after
-                // our read still wakes us.
-                Ok(count) if count < RECV_BATCH => guard.clear_ready(),
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => guard.clear_ready(),
-                // E.g. a reported ICMP error: the next read works again.
-                Err(_) => return true,
+            let Backend::Epoll(state) = &self.backend else {
+                return false;
+            };
+            if entry.generation != generation {
+                return false;
             }
             let now = Instant::now();
             for index in 0..state.rx.count() {
@@ -180,4 +178,62 @@ impl Shard {
         }
         true
     }
+
+    /// One `recvmmsg` from socket `slot` into the shard's receive batch.
+    fn read(&mut self, slot: usize) -> Read {
+        let Backend::Epoll(state) = &mut self.backend else {
+            return Read::Nothing;
+        };
+        let Some(Some(entry)) = self.sockets.get(slot) else {
+            return Read::Nothing;
+        };
+        let super::Socket::Epoll(socket) = &entry.socket else {
+            return Read::Nothing;
+        };
+        let mut cx = Context::from_waker(&socket.waker);
+        // Pending registers the socket's waker with the reactor.
+        let Poll::Ready(Ok(mut guard)) = socket.socket.poll_read_ready(&mut cx) else {
+            return Read::Nothing;
+        };
+        let rx = &mut state.rx;
+        rx.clear();
+        match rx.receive(socket.socket.as_raw_fd()) {
+            // Drained: clear the readiness now instead of after one more empty read. It is
+            // cleared only for the readiness tick we saw, so data arriving after our read
+            // still wakes us.
+            Ok(count) if count < RECV_BATCH => guard.clear_ready(),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                guard.clear_ready();
+                return Read::Nothing;
+            }
+            // E.g. a reported ICMP error: the next read works again.
+            Err(_) => return Read::Failed,
+        }
+        Read::Datagrams(entry.generation)
+    }
+
+    /// Handles the commands queued now (a stop is kept for the end of the pass).
+    fn drain_commands(&mut self) {
+        loop {
+            match self.commands.try_recv() {
+                Ok(Command::Stop) | Err(TryRecvError::Disconnected) => {
+                    if let Backend::Epoll(state) = &mut self.backend {
+                        state.stopping = true;
+                    }
+                    return;
+                }
+                Ok(command) => self.command(command),
+                Err(TryRecvError::Empty) => return,
+            }
+        }
+    }
+}
+
+/// What one read of a socket gave.
+enum Read {
+    /// The receive batch holds datagrams of the socket registered as this generation.
+    Datagrams(u64),
+    Nothing,
+    Failed,
 }

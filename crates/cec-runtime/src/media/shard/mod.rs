@@ -89,6 +89,7 @@ pub(crate) enum Command {
     Renegotiate {
         leg: LegId,
         update: Box<Renegotiation>,
+        reply: Reply,
     },
     /// End the bridge `leg` is in; both legs stay, alone, on this shard.
     Unbridge {
@@ -167,6 +168,8 @@ impl Socket {
 
 struct SocketEntry {
     socket: Socket,
+    /// Distinguishes this registration from others of the same slot.
+    generation: u64,
     unit: usize,
     end: End,
     channel: Channel,
@@ -189,6 +192,7 @@ pub(crate) struct Shard {
     /// Legs that moved away from this shard, and where to.
     forward: HashMap<LegId, usize>,
     placed: Placed,
+    socket_generation: u64,
     backend: Backend,
 }
 
@@ -214,6 +218,7 @@ impl Shard {
             legs: HashMap::new(),
             forward: HashMap::new(),
             placed,
+            socket_generation: 0,
             backend,
         }
     }
@@ -236,9 +241,16 @@ impl Shard {
                 Some(media) => media.set_direction(direction),
                 None => self.pass_on(leg, Command::SetDirection { leg, direction }),
             },
-            Command::Renegotiate { leg, update } => match self.owned_leg(leg) {
-                Some(media) => media.renegotiate(std::time::Instant::now(), *update),
-                None => self.pass_on(leg, Command::Renegotiate { leg, update }),
+            Command::Renegotiate { leg, update, reply } => match self.owned_leg(leg) {
+                Some(media) => {
+                    media.renegotiate(std::time::Instant::now(), *update);
+                    let _ = reply.send(Ok(()));
+                }
+                None => self.pass_on_or_fail(leg, reply, |reply| Command::Renegotiate {
+                    leg,
+                    update,
+                    reply,
+                }),
             },
             Command::Unbridge { leg, reply } => self.unbridge(leg, reply),
             Command::Echo { leg, reply } => self.echo(leg, reply),
@@ -499,8 +511,10 @@ impl Shard {
             Backend::Epoll(state) => Socket::Epoll(state.attach(socket, slot)?),
             Backend::Ring(state) => Socket::Ring(state.attach(&mut self.relay, socket, slot)),
         };
+        self.socket_generation += 1;
         let entry = SocketEntry {
             socket,
+            generation: self.socket_generation,
             unit,
             end,
             channel,
