@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cec_media::quality::NtpClock;
-use cec_media::{LegConfig, StreamIds};
+use cec_media::{LegConfig, Renegotiation, StreamIds};
 use cec_runtime::media::{LegId, MediaEngine};
 use cec_sdp::{
     AnswerParams, Codec, Direction, LocalCapabilities, LocalSdpSession, NegotiatedStream,
@@ -42,9 +42,12 @@ struct EchoCall {
     leg: LegId,
     rtp_port: u16,
     sdp: LocalSdpSession,
-    /// The codec agreed in the first exchange: re-offers may only keep it, since the leg
-    /// cannot change codec.
+    /// What re-offers are answered with: the current codec first (no needless switch),
+    /// the other G.711 law second.
     caps: LocalCapabilities,
+    /// The caller's RTP/RTCP addresses from the last SDP that had usable ones (a hold
+    /// offer's 0.0.0.0 keeps them).
+    remote: (Option<SocketAddr>, Option<SocketAddr>),
     answer: Bytes,
     /// When to answer (while ringing) or to hang up (once answered).
     deadline: Instant,
@@ -143,7 +146,8 @@ impl EchoService {
         let ids = StreamIds::random(&mut self.random);
         let config =
             LegConfig::from_negotiated(stream, ids, self.ntp).map_err(|_| NOT_ACCEPTABLE)?;
-        let caps = kept_codec(stream);
+        let caps = preferring(stream);
+        let remote = (config.remote_rtp, config.remote_rtcp);
         let handle = self
             .media
             .allocate_leg(config)
@@ -174,6 +178,7 @@ impl EchoService {
             rtp_port,
             sdp,
             caps,
+            remote,
             answer,
             deadline: now + self.settings.ring,
             answered: false,
@@ -331,8 +336,9 @@ impl EchoService {
     }
 }
 
-/// Answers a re-offer with the call's port and codec; updates the leg's remote address
-/// and direction. `None` when the offer cannot be answered (488).
+/// Answers a re-offer on the call's port, in the current codec if offered, else the other
+/// G.711 law (the leg switches, its stream continuing); applies the new terms (codec,
+/// remote address, direction) to the leg. `None` when the offer cannot be answered (488).
 fn reanswer(call: &mut EchoCall, media: &MediaEngine, body: &Bytes) -> Option<Bytes> {
     let offer = parse_sdp(body)?;
     let answer = call
@@ -340,31 +346,31 @@ fn reanswer(call: &mut EchoCall, media: &MediaEngine, body: &Bytes) -> Option<By
         .answer(&offer, &call.caps, vec![call.rtp_port], Direction::SendRecv)
         .ok()?;
     let stream = answer.media.audio()?;
-    let usable = |addr: SocketAddr| !addr.ip().is_unspecified() && addr.port() != 0;
-    let rtcp = stream
-        .remote_ip
-        .zip(stream.remote_rtcp_port)
-        .map(|(ip, port)| SocketAddr::new(ip, port))
-        .filter(|a| usable(*a));
-    // A hold address (0.0.0.0) keeps the latched address: the leg latches again on the
+    let mut update = Renegotiation::from_negotiated(stream).ok()?;
+    // A hold address (0.0.0.0) keeps the last usable one: the leg latches again on the
     // next packet anyway.
-    if let Some(rtp) = stream.remote_rtp_addr().filter(|a| usable(*a)) {
-        media.set_remote(call.leg, Some(rtp), rtcp);
+    match update.remote_rtp {
+        Some(rtp) => call.remote = (Some(rtp), update.remote_rtcp),
+        None => (update.remote_rtp, update.remote_rtcp) = call.remote,
     }
-    media.set_direction(call.leg, stream.direction);
+    call.caps = preferring(stream);
+    // Queued before the 200 goes out; the outcome (it cannot fail for a leg we own) is
+    // not awaited on the SIP thread.
+    drop(media.renegotiate(call.leg, update));
     let body = Bytes::from(answer.sdp.to_string());
     call.answer = body.clone();
     Some(body)
 }
 
-/// Our capabilities for re-offers: only the codec of the first exchange (and DTMF).
-fn kept_codec(stream: &NegotiatedStream) -> LocalCapabilities {
-    let codec = if stream.codec.name.eq_ignore_ascii_case("PCMU") {
-        Codec::pcmu()
+/// Our capabilities for answers: the negotiated codec first, then the other G.711 law
+/// (and DTMF).
+fn preferring(stream: &NegotiatedStream) -> LocalCapabilities {
+    let (first, second) = if stream.codec.name.eq_ignore_ascii_case("PCMU") {
+        (Codec::pcmu(), Codec::pcma())
     } else {
-        Codec::pcma()
+        (Codec::pcma(), Codec::pcmu())
     };
-    LocalCapabilities::with_codecs(vec![codec])
+    LocalCapabilities::with_codecs(vec![first, second])
 }
 
 fn parse_sdp(body: &Bytes) -> Option<SessionDescription> {

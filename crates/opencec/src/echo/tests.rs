@@ -1,6 +1,7 @@
 //! The echo service against a sans-IO endpoint and a real media engine: ringing then the
 //! answer, late offers refused, CANCEL / BYE / time limit each releasing the leg, and
-//! re-INVITEs answered on the same port.
+//! re-INVITEs answered on the same port (a switch to the other G.711 law included, checked
+//! on the echoed RTP).
 
 use std::net::Ipv4Addr;
 
@@ -312,14 +313,63 @@ fn reinvite_gets_the_same_port_and_hold_is_answered() {
         .expect("200 to the re-INVITE");
     assert_eq!(audio_port(&reanswer), port);
     assert!(reanswer.contains("a=recvonly"), "{reanswer}");
-    // A re-offer with another codec cannot be taken: the leg keeps its codec.
-    let pcma = OFFER
-        .replace("RTP/AVP 0 101", "RTP/AVP 8 101")
-        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000");
     h.feed(request("ACK", "echo", 2, &format!(";tag={tag}"), ""));
-    h.feed(request("INVITE", "echo", 3, &format!(";tag={tag}"), &pcma));
+    // A re-offer with no G.711 cannot be taken: 488, and the call goes on.
+    let g729 = OFFER
+        .replace("RTP/AVP 0 101", "RTP/AVP 18 101")
+        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:18 G729/8000");
+    h.feed(request("INVITE", "echo", 3, &format!(";tag={tag}"), &g729));
     assert!(h.sent().iter().any(|m| m.starts_with("SIP/2.0 488")));
     assert_eq!(h.echo.active_calls(), 1, "the call goes on");
+}
+
+#[test]
+fn a_reoffer_in_the_other_law_switches_the_echo_to_it() {
+    let mut h = harness(0);
+    let (ok, tag) = h.answered_call();
+    let port = audio_port(&ok);
+    let phone = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    phone
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let phone_port = phone.local_addr().unwrap().port();
+    let pcma = OFFER
+        .replace("m=audio 4000", &format!("m=audio {phone_port}"))
+        .replace("RTP/AVP 0 101", "RTP/AVP 8 101")
+        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000");
+    h.feed(request("ACK", "echo", 1, &format!(";tag={tag}"), ""));
+    h.feed(request("INVITE", "echo", 2, &format!(";tag={tag}"), &pcma));
+    let reanswer = h
+        .sent()
+        .into_iter()
+        .find(|m| m.starts_with("SIP/2.0 200"))
+        .expect("200 to the re-INVITE");
+    assert_eq!(audio_port(&reanswer), port, "same port");
+    assert!(reanswer.contains("a=rtpmap:8 PCMA/8000"), "{reanswer}");
+    assert!(
+        !reanswer.contains("PCMU"),
+        "only the chosen codec: {reanswer}"
+    );
+    // The leg now takes and echoes A-law (payload type 8), bytes unchanged.
+    let header = cec_rtp::packet::RtpHeader {
+        payload_type: 8,
+        sequence: 1,
+        timestamp: 0,
+        ssrc: 0x0123_4567,
+        ..Default::default()
+    };
+    let mut packet = [0u8; 1500];
+    let len = header.write(&[0x2A; 160], &mut packet).unwrap();
+    let mut buf = [0u8; 2048];
+    let echoed = (0..20).find_map(|_| {
+        phone
+            .send_to(&packet[..len], (Ipv4Addr::LOCALHOST, port))
+            .unwrap();
+        let (n, _) = phone.recv_from(&mut buf).ok()?;
+        let rtp = cec_rtp::packet::RtpPacket::parse(&buf[..n]).ok()?;
+        Some((rtp.payload_type(), rtp.payload().to_vec()))
+    });
+    assert_eq!(echoed, Some((8, vec![0x2A; 160])));
 }
 
 #[test]
