@@ -240,7 +240,9 @@ impl Ring {
     /// Queues `bytes` for `to` from socket `fd` (copied). Sent by the next
     /// [`Ring::enter`] or [`Ring::submit`].
     pub(crate) fn push_send(&mut self, socket: SocketRef, to: SocketAddr, bytes: &[u8]) {
-        if self.sends.is_full() {
+        // Make room before filling a slot: a submit between filling and pushing would
+        // count the filled slot as free again while its entry is not yet queued.
+        if self.sends.is_full() || self.ring.submission().is_full() {
             self.submit();
         }
         let fixed = self.is_fixed(socket.slot);
