@@ -17,6 +17,19 @@ pub fn parse_message(datagram: &[u8]) -> Option<(&[u8], Value)> {
     matches!(body, Value::Dict(_)).then_some((cookie, body))
 }
 
+/// The answer to `offer` and `answer`: `result = ok` with our SDP.
+pub fn sdp_reply(sdp: String) -> Value {
+    Value::dict([
+        ("result", Value::text("ok")),
+        ("sdp", Value::Bytes(sdp.into_bytes())),
+    ])
+}
+
+/// The answer to `ping`.
+pub fn pong() -> Value {
+    Value::dict([("result", Value::text("pong"))])
+}
+
 /// Builds a datagram from a cookie and a dictionary.
 pub fn write_message(cookie: &[u8], body: &Value) -> Vec<u8> {
     let mut out = Vec::with_capacity(cookie.len() + 256);

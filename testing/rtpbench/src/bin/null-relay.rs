@@ -185,14 +185,9 @@ impl Host {
     fn handle(&mut self, request: &Value) -> anyhow::Result<Value> {
         let text = |key: &str| request.get(key).and_then(Value::as_str);
         let command = text("command").context("no command")?;
-        let ok = |sdp: String| {
-            Value::dict([
-                ("result", Value::text("ok")),
-                ("sdp", Value::Bytes(sdp.into_bytes())),
-            ])
-        };
+        let ok = ng::sdp_reply;
         match command {
-            "ping" => Ok(Value::dict([("result", Value::text("pong"))])),
+            "ping" => Ok(ng::pong()),
             "offer" => {
                 let call_id = text("call-id").context("no call-id")?;
                 let offer = sdp::parse_audio(text("sdp").context("no sdp")?)
