@@ -25,7 +25,11 @@ pub fn scenario(name: &str) -> PathBuf {
 
 /// A fresh temporary directory for one test.
 pub fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("opencec-{tag}-{}", std::process::id()));
+    // Unique per call: tests of one binary run in parallel, and two of them running the
+    // same SIPp scenario must not share (and remove) each other's directory.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("opencec-{tag}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
