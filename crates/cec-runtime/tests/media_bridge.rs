@@ -12,7 +12,9 @@ use cec_media::LegEvent;
 use cec_rtp::dtmf::TelephoneEvent;
 use cec_rtp::g711::{G711, alaw_to_ulaw};
 use cec_runtime::media::MediaError;
-use media_common::{A_SSRC, B_SSRC, Call, Endpoint, call, engine, leg_config, parse, wait_event};
+use media_common::{
+    A_SSRC, B_SSRC, Call, Endpoint, bridged_call, engine, leg_config, parse, wait_event,
+};
 
 /// A payload that differs per packet, so a reorder or a stale buffer shows.
 fn payload(index: usize) -> [u8; 160] {
@@ -27,8 +29,7 @@ async fn bridged_pcma_legs_relay_every_packet_in_order_and_promptly() {
         mut agent,
         a,
         b,
-    } = call(&engine, G711::Alaw, G711::Alaw).await;
-    engine.bridge(a.id, b.id).await.unwrap();
+    } = bridged_call(&engine, G711::Alaw, G711::Alaw).await;
 
     const COUNT: usize = 60;
     let mut delays = Vec::new();
@@ -92,9 +93,8 @@ async fn a_burst_is_relayed_completely() {
         mut caller,
         agent,
         a,
-        b,
-    } = call(&engine, G711::Alaw, G711::Alaw).await;
-    engine.bridge(a.id, b.id).await.unwrap();
+        ..
+    } = bridged_call(&engine, G711::Alaw, G711::Alaw).await;
     // More than one recvmmsg batch at once, to exercise the batched path.
     const COUNT: usize = 100;
     for index in 0..COUNT {
@@ -116,9 +116,8 @@ async fn alaw_to_ulaw_legs_are_transcoded() {
         mut caller,
         agent,
         a,
-        b,
-    } = call(&engine, G711::Alaw, G711::Ulaw).await;
-    engine.bridge(a.id, b.id).await.unwrap();
+        ..
+    } = bridged_call(&engine, G711::Alaw, G711::Ulaw).await;
     for index in 0..20 {
         let sent = payload(index);
         caller.send(a.local_rtp, 8, &sent).await;
@@ -137,9 +136,8 @@ async fn dtmf_is_relayed_and_reported_once() {
         mut caller,
         agent,
         a,
-        b,
-    } = call(&engine, G711::Alaw, G711::Alaw).await;
-    engine.bridge(a.id, b.id).await.unwrap();
+        ..
+    } = bridged_call(&engine, G711::Alaw, G711::Alaw).await;
     for (duration, end) in [(160, false), (320, false), (480, true)] {
         let event = TelephoneEvent {
             event: 5,
@@ -187,8 +185,7 @@ async fn release_frees_the_ports_and_stops_the_relay() {
         agent,
         a,
         b,
-    } = call(&engine, G711::Alaw, G711::Alaw).await;
-    engine.bridge(a.id, b.id).await.unwrap();
+    } = bridged_call(&engine, G711::Alaw, G711::Alaw).await;
     caller.send(a.local_rtp, 8, &payload(0)).await;
     agent.recv().await;
     assert_eq!(engine.stats().legs, 2);

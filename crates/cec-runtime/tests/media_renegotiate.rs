@@ -15,7 +15,7 @@ use cec_media::Renegotiation;
 use cec_rtp::g711::{G711, alaw_to_ulaw, ulaw_to_alaw};
 use cec_runtime::media::{MediaEngine, MediaError};
 use cec_sdp::Direction;
-use media_common::{A_SSRC, B_SSRC, Call, Endpoint, call, engine, leg_config, parse};
+use media_common::{A_SSRC, B_SSRC, Call, Endpoint, bridged_call, call, engine, leg_config, parse};
 
 fn payload(index: usize) -> [u8; 160] {
     std::array::from_fn(|i| (index * 11 + i * 3) as u8)
@@ -60,8 +60,7 @@ async fn the_answer_switches_a_bridged_leg_to_pcmu_and_the_stream_stays_continuo
         mut agent,
         a,
         b,
-    } = call(&engine, G711::Alaw, G711::Alaw).await;
-    engine.bridge(a.id, b.id).await.unwrap();
+    } = bridged_call(&engine, G711::Alaw, G711::Alaw).await;
 
     let mut last: Option<(u16, u32)> = None;
     let mut check_continuity = |data: &[u8]| {

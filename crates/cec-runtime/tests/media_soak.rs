@@ -17,7 +17,7 @@ use cec_rtp::g711::G711;
 use cec_rtp::packet::RtpHeader;
 use cec_runtime::media::{LegHandle, LegId, MediaConfig};
 use cec_sdp::Direction;
-use media_common::{Call, call, free_range, io_mode, leg_config, parse, start_engine};
+use media_common::{Call, bridged_call, free_range, io_mode, leg_config, parse, start_engine};
 
 const PAIRS: u16 = 24;
 const OPERATIONS: usize = 600;
@@ -176,8 +176,7 @@ fn run(seed: u64) {
             agent,
             a,
             b,
-        } = call(&engine, G711::Alaw, G711::Alaw).await;
-        engine.bridge(a.id, b.id).await.unwrap();
+        } = bridged_call(&engine, G711::Alaw, G711::Alaw).await;
         caller.send(a.local_rtp, 8, &[0x11; 160]).await;
         let (data, from, _) = agent.recv().await;
         assert_eq!(

@@ -330,7 +330,7 @@ impl MediaEngine {
         };
         // On failure the transfer drops here and its ports return to the pool.
         if let Err(e) = self.send(id, Command::Add(Box::new(transfer))) {
-            self.unplace(id);
+            shard::unplace(&self.inner.placed, id);
             return Err(e);
         }
         Ok(handle)
@@ -369,13 +369,6 @@ impl MediaEngine {
             count.fetch_add(1, Ordering::Relaxed);
         }
         id
-    }
-
-    fn unplace(&self, id: LegId) {
-        let home = shard::home(id, self.inner.shards.len());
-        if let Some(count) = self.inner.placed.get(home) {
-            let _ = count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
-        }
     }
 
     /// Relays `a` and `b` to each other (transcoding A-law/µ-law if their codecs differ,

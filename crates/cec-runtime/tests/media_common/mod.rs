@@ -218,3 +218,10 @@ pub async fn call(engine: &MediaEngine, a_codec: G711, b_codec: G711) -> Call {
         b,
     }
 }
+
+/// [`call`] with the two legs bridged.
+pub async fn bridged_call(engine: &MediaEngine, a_codec: G711, b_codec: G711) -> Call {
+    let call = call(engine, a_codec, b_codec).await;
+    engine.bridge(call.a.id, call.b.id).await.unwrap();
+    call
+}

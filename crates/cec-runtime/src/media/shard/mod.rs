@@ -137,6 +137,14 @@ impl ShardSender {
 /// and by the shards when a leg ends.
 pub(crate) type Placed = Arc<[AtomicUsize]>;
 
+/// Counts leg `id` off its home shard (never below zero: a leg is counted off once, by
+/// whoever ends it, but a stray release must not wrap the count).
+pub(crate) fn unplace(placed: &Placed, id: LegId) {
+    if let Some(count) = placed.get(home(id, placed.len())) {
+        let _ = count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+}
+
 /// What builds a shard, whichever loop runs it.
 pub(crate) struct ShardParts {
     pub(crate) index: usize,
@@ -375,21 +383,13 @@ impl Shard {
             return;
         }
         self.forward.remove(&id);
-        let Transfer {
-            id,
-            leg,
-            rtp,
-            rtcp,
-            ports,
-        } = transfer;
-        match self.register(unit, End::B, id, rtp, rtcp, ports) {
-            Some(io) => {
+        match self.register(unit, End::B, transfer) {
+            Some((leg, io)) => {
                 self.relay.join(unit, leg, io);
                 self.legs.insert(id, unit);
                 let _ = reply.send(Ok(()));
             }
             None => {
-                self.leg_ended(id);
                 let _ = reply.send(Err(MediaError::Stopped));
             }
         }
@@ -424,30 +424,21 @@ impl Shard {
     }
 
     fn install_single(&mut self, transfer: Transfer) {
-        let Transfer {
-            id,
-            leg,
-            rtp,
-            rtcp,
-            ports,
-        } = transfer;
+        let id = transfer.id;
         // It lives here now: commands for it stop being forwarded.
         self.forward.remove(&id);
         let unit = self.relay.reserve_unit();
-        if let Some(io) = self.register(unit, End::A, id, rtp, rtcp, ports) {
+        if let Some((leg, io)) = self.register(unit, End::A, transfer) {
             self.relay.fill_unit(unit, Unit::single(leg, io));
             self.legs.insert(id, unit);
         } else {
             self.relay.free_unit(unit);
-            self.leg_ended(id);
         }
     }
 
     /// A leg is gone for good: its home shard has one leg fewer for placement.
     fn leg_ended(&self, id: LegId) {
-        if let Some(count) = self.placed.get(home(id, self.peers.len())) {
-            let _ = count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
-        }
+        unplace(&self.placed, id);
     }
 
     fn take_single(&mut self, unit: usize, id: LegId) -> Option<Transfer> {
@@ -472,31 +463,35 @@ impl Shard {
         })
     }
 
-    /// Registers a leg's sockets with this shard's loop.
-    fn register(
-        &mut self,
-        unit: usize,
-        end: End,
-        id: LegId,
-        rtp: UdpSocket,
-        rtcp: UdpSocket,
-        ports: PortReservation,
-    ) -> Option<LegIo> {
+    /// Registers a leg's sockets with this shard's loop; if that fails the leg is gone.
+    fn register(&mut self, unit: usize, end: End, transfer: Transfer) -> Option<(MediaLeg, LegIo)> {
+        let Transfer {
+            id,
+            leg,
+            rtp,
+            rtcp,
+            ports,
+        } = transfer;
         let (rtp_fd, rtcp_fd) = (rtp.as_raw_fd(), rtcp.as_raw_fd());
-        let rtp_slot = self.add_socket(rtp, unit, end, Channel::Rtp)?;
+        let Some(rtp_slot) = self.add_socket(rtp, unit, end, Channel::Rtp) else {
+            self.leg_ended(id);
+            return None;
+        };
         let Some(rtcp_slot) = self.add_socket(rtcp, unit, end, Channel::Rtcp) else {
             self.detach([rtp_slot, rtp_slot]);
             drop(self.deregister(rtp_slot));
+            self.leg_ended(id);
             return None;
         };
-        Some(LegIo {
+        let io = LegIo {
             id,
             rtp_slot,
             rtcp_slot,
             rtp_fd,
             rtcp_fd,
             ports,
-        })
+        };
+        Some((leg, io))
     }
 
     fn add_socket(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use nix::sys::eventfd::EventFd;
 use tokio::sync::mpsc::error::TryRecvError;
 
-use super::{Backend, Command, Shard, ShardParts, Socket, TICK};
+use super::{Backend, Command, Shard, ShardParts, Socket, SocketEntry, TICK};
 use crate::media::MediaError;
 use crate::media::io::{Outgoing, SocketRef};
 use crate::media::relay::Relay;
@@ -300,10 +300,16 @@ impl Shard {
     /// Cancels the receives of `slots` and waits until they ended, relaying what they
     /// delivered meanwhile.
     pub(super) fn quiesce(&mut self, slots: [usize; 2]) {
+        self.cancel_receives(&slots);
+    }
+
+    /// Cancels the receives of `slots` (marking them closing, so they are not armed again)
+    /// and enters the ring until none of them is armed (bounded).
+    fn cancel_receives(&mut self, slots: &[usize]) {
         let Some(ring) = self.relay.ring_mut() else {
             return;
         };
-        for slot in slots {
+        for &slot in slots {
             if let Some(Some(entry)) = self.sockets.get_mut(slot)
                 && let Socket::Ring(socket) = &mut entry.socket
                 && !socket.closing
@@ -314,17 +320,8 @@ impl Shard {
                 }
             }
         }
-        self.wait_until_unarmed(|slot| slots.contains(&slot));
-    }
-
-    /// Enters the ring until no receive of a socket `which` selects is armed (bounded).
-    fn wait_until_unarmed(&mut self, which: impl Fn(usize) -> bool) {
         for _ in 0..QUIESCE_ROUNDS {
-            let armed = self.sockets.iter().enumerate().any(|(slot, entry)| {
-                which(slot)
-                    && matches!(entry, Some(entry) if matches!(&entry.socket, Socket::Ring(s) if s.armed))
-            });
-            if !armed {
+            if !slots.iter().any(|&slot| self.is_armed(slot)) {
                 return;
             }
             if let Some(ring) = self.relay.ring_mut() {
@@ -339,23 +336,20 @@ impl Shard {
         );
     }
 
+    fn is_armed(&self, slot: usize) -> bool {
+        matches!(
+            self.sockets.get(slot),
+            Some(Some(SocketEntry { socket: Socket::Ring(socket), .. })) if socket.armed
+        )
+    }
+
     /// Ends every receive, then lets the kernel forget the buffers so they can be freed.
     fn shutdown_ring(&mut self) {
-        let Some(ring) = self.relay.ring_mut() else {
-            return;
-        };
-        ring.cancel(Token::Wake);
-        for (slot, entry) in self.sockets.iter_mut().enumerate() {
-            if let Some(entry) = entry
-                && let Socket::Ring(socket) = &mut entry.socket
-            {
-                socket.closing = true;
-                if socket.armed {
-                    ring.cancel(socket.token(slot));
-                }
-            }
+        if let Some(ring) = self.relay.ring_mut() {
+            ring.cancel(Token::Wake);
         }
-        self.wait_until_unarmed(|_| true);
+        let all: Vec<usize> = (0..self.sockets.len()).collect();
+        self.cancel_receives(&all);
         if let (Backend::Ring(state), Some(ring)) = (&mut self.backend, self.relay.ring_mut()) {
             state.buffers.unregister(ring);
             ring.unregister_files();

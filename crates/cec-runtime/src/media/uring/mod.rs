@@ -320,8 +320,11 @@ impl Ring {
         unsafe { self.ring.submission().push(entry).is_ok() }
     }
 
-    /// Submits what is queued without waiting.
+    /// Submits what is queued without waiting (no syscall when nothing is queued).
     pub(crate) fn submit(&mut self) {
+        if self.ring.submission().is_empty() {
+            return;
+        }
         self.enter_with(0, None, None);
     }
 
