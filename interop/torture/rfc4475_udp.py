@@ -20,12 +20,13 @@ import tempfile
 import time
 
 # Acceptable answers of our UAS, per file (None: no answer at all). Where the RFC leaves a
-# choice, the set lists each conforming answer. Valid requests get the answer our interim
-# service gives any such request: INVITE to an unknown user 404, REGISTER a digest challenge,
-# OPTIONS from the trunk 200, MESSAGE 480, unknown methods 501.
+# choice, the set lists each conforming answer. Valid requests get the answer the server gives
+# any such request once parsed: INVITE 403 (the call path admits INVITEs only from the source
+# networks of a tenant's trunk in the database, and this server has none), REGISTER a digest
+# challenge, OPTIONS from the configured trunk 200, MESSAGE 480, unknown methods 501.
 EXPECTED = {
-    "wsinv.dat": {404}, "intmeth.dat": {501}, "esc01.dat": {404}, "escnull.dat": {401},
-    "esc02.dat": {501}, "lwsdisp.dat": {200}, "longreq.dat": {404}, "dblreq.dat": {401},
+    "wsinv.dat": {404}, "intmeth.dat": {501}, "esc01.dat": {403}, "escnull.dat": {401},
+    "esc02.dat": {501}, "lwsdisp.dat": {200}, "longreq.dat": {403}, "dblreq.dat": {401},
     "semiuri.dat": {200}, "transports.dat": {200}, "mpart01.dat": {480}, "unreason.dat": None,
     "noreason.dat": None, "badinv01.dat": {400}, "clerr.dat": {400}, "ncl.dat": {400},
     "scalar02.dat": {400}, "scalarlg.dat": None, "quotbal.dat": {400}, "ltgtruri.dat": {400},
@@ -36,7 +37,7 @@ EXPECTED = {
     "novelsc.dat": {416}, "unksm2.dat": {400}, "bext01.dat": {420}, "invut.dat": {415},
     "regaut01.dat": {401}, "multi01.dat": {400}, "mcl01.dat": {400}, "bcast.dat": None,
     "zeromf.dat": {200}, "cparam01.dat": {401}, "cparam02.dat": {401}, "regescrt.dat": {401},
-    "sdp01.dat": {406, 400}, "inv2543.dat": {404},
+    "sdp01.dat": {406, 400}, "inv2543.dat": {403},
 }
 # wsinv carries a To tag: a request inside a dialog we do not have, so 481 (RFC 3261 §12.2.2)
 # is how a UAS that parsed it correctly answers.

@@ -12,6 +12,8 @@
 //! - [`Registry`]: Prometheus counters, gauges and histograms, the [`track_http`] middleware
 //!   and the `GET /metrics` handler [`metrics_endpoint`].
 //! - [`render_reference`]: the human-readable API reference page from the OpenAPI document.
+//! - [`CallControl`]: the trait through which agent and call routes reach the call core;
+//!   the binary implements it and installs it with [`ApiState::with_call_control`].
 //!
 //! # Why axum and utoipa, and why the rest is our own
 //!
@@ -26,6 +28,7 @@
 //! CDN-hosted JavaScript viewer would not work offline, so it is rendered here.
 
 mod bearer;
+mod control;
 mod json;
 mod metrics;
 mod problem;
@@ -33,6 +36,10 @@ mod reference_page;
 mod token;
 
 pub use bearer::{Authenticated, authenticate, now_epoch_ms};
+pub use control::{
+    AgentCommand, AgentPhase, AgentStatus, CallControl, ControlError, ControlFuture, LiveCall,
+    SignInRequest, StateRequest, WorkState,
+};
 pub use json::{
     ApiJson, ApiQuery, BodyLimit, DEFAULT_BODY_LIMIT, ROOT_FIELD, format_path,
     is_json_content_type, parse_json, parse_query,

@@ -49,12 +49,45 @@ pub struct Playlist {
     pub barge_in: bool,
 }
 
+/// Peak amplitude of the hold chime's notes: about -15 dBm0, softer than call-progress
+/// tones, since a caller may hear it for minutes.
+const HOLD_AMPLITUDE: i16 = 4_000;
+
 impl Playlist {
     /// One item, played once, not interruptible.
     pub fn once(item: PlayItem) -> Self {
         Self {
             items: vec![item],
             repeat: Repeat::Once,
+            barge_in: false,
+        }
+    }
+
+    /// The default hold pattern, for a queue without hold music: a soft two-note chime
+    /// ("ding-dong": 650 Hz for 240 ms, then 520 Hz for 400 ms, a falling major third)
+    /// every 5 s, looped until stopped, not interruptible.
+    ///
+    /// Why this and not a standard tone: ITU-T E.180 leaves "comfort" and queue tones to
+    /// national practice, and the ringback and busy cadences callers do know mean
+    /// something else ("it is ringing", "give up"). A quiet chime with long silences reads
+    /// as "still connected, waiting" everywhere. Each note holds a whole number of
+    /// cycles, so it starts and ends at a zero crossing (no click).
+    pub fn hold_pattern() -> Self {
+        let note = |frequency: f64, millis: u64| PlayItem::Tone {
+            tone: Tone {
+                frequencies: vec![frequency],
+                amplitude: HOLD_AMPLITUDE,
+                cadence: Vec::new(),
+            },
+            duration: Duration::from_millis(millis),
+        };
+        Self {
+            items: vec![
+                note(650.0, 240),
+                note(520.0, 400),
+                PlayItem::Silence(Duration::from_millis(4_360)),
+            ],
+            repeat: Repeat::Forever,
             barge_in: false,
         }
     }

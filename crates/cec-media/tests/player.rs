@@ -169,6 +169,54 @@ fn hold_music_loops_until_stopped() {
 }
 
 #[test]
+fn the_default_hold_pattern_is_a_soft_chime_every_five_seconds_forever() {
+    let t0 = origin();
+    let mut player = Player::new();
+    let pattern = Playlist::hold_pattern();
+    assert_eq!(pattern.repeat, Repeat::Forever);
+    player.play(t0, pattern);
+    // Two and a half periods of 250 frames.
+    let frames = drive(&mut player, t0, 625);
+    assert_eq!(frames.len(), 625);
+    for period in 0..3 {
+        let start = period * 250;
+        let ding: Vec<i16> = frames[start..start + 12].concat();
+        let dong: Vec<i16> = frames[start + 12..start + 32].concat();
+        assert!(
+            has_tone(&ding, 650.0) && !has_tone(&ding, 520.0),
+            "period {period}"
+        );
+        assert!(
+            has_tone(&dong, 520.0) && !has_tone(&dong, 650.0),
+            "period {period}"
+        );
+        if start + 250 <= frames.len() {
+            let pause = &frames[start + 32..start + 250];
+            assert!(
+                pause.iter().all(|f| f.iter().all(|s| *s == 0)),
+                "period {period}"
+            );
+        }
+    }
+    // Soft: well below the call-progress tones' 6000 peak, and no click at the note ends.
+    let peak = frames.iter().flatten().map(|s| s.unsigned_abs()).max();
+    assert!(
+        peak.is_some_and(|p| (3_000..=4_000).contains(&p)),
+        "{peak:?}"
+    );
+    // Each note holds whole cycles: its last sample is one step before a zero crossing.
+    for (end, frequency) in [(11, 650.0), (31, 520.0)] {
+        let step = -4_000.0 * (std::f64::consts::TAU * frequency / 8_000.0).sin();
+        let last = f64::from(frames[end][159]);
+        assert!(
+            (last - step).abs() < 2.0,
+            "{frequency} Hz ends at {last}, not {step}"
+        );
+    }
+    assert_eq!(player.poll_event(), None, "hold never finishes by itself");
+}
+
+#[test]
 fn dtmf_barges_in_and_reports_the_digit() {
     let t0 = origin();
     let mut player = Player::new();

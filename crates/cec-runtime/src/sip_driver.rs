@@ -30,6 +30,16 @@ pub trait SipApplication: Send + 'static {
     fn handle_timeout(&mut self, _now: Instant, _endpoint: &mut Endpoint) {}
 }
 
+/// The next application task, or never when there is no task channel.
+async fn next_task<A>(
+    tasks: &mut Option<mpsc::UnboundedReceiver<AppTask<A>>>,
+) -> Option<AppTask<A>> {
+    match tasks {
+        Some(tasks) => tasks.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 fn peer(kind: TransportKind, addr: std::net::SocketAddr, connection: Option<ConnectionId>) -> Peer {
     Peer {
         transport: kind,
@@ -47,12 +57,17 @@ fn target(to: &Peer) -> Target {
     }
 }
 
+/// Work for the application from other tasks (API commands, media events), run on the
+/// driver's task with the endpoint at hand; its transmissions go out at once.
+pub type AppTask<A> = Box<dyn FnOnce(&mut A, Instant, &mut Endpoint) + Send>;
+
 /// Drives one endpoint over the transports until `shutdown` resolves.
 pub struct SipDriver<A> {
     endpoint: Endpoint,
     app: A,
     sender: TransportSender,
     inbound: mpsc::Receiver<Inbound>,
+    tasks: Option<mpsc::UnboundedReceiver<AppTask<A>>>,
 }
 
 impl<A: SipApplication> SipDriver<A> {
@@ -81,7 +96,15 @@ impl<A: SipApplication> SipDriver<A> {
             app,
             sender: transports.sender(),
             inbound,
+            tasks: None,
         }
+    }
+
+    /// Runs the closures sent on `tasks` on the driver's task (see [`AppTask`]).
+    #[must_use]
+    pub fn with_tasks(mut self, tasks: mpsc::UnboundedReceiver<AppTask<A>>) -> Self {
+        self.tasks = Some(tasks);
+        self
     }
 
     /// Runs until `shutdown` completes or the transports close.
@@ -123,6 +146,19 @@ impl<A: SipApplication> SipDriver<A> {
                     let now = Instant::now();
                     self.endpoint.handle_timeout(now);
                     self.app.handle_timeout(now, &mut self.endpoint);
+                }
+                task = next_task(&mut self.tasks) => {
+                    let Some(task) = task else {
+                        self.tasks = None;
+                        continue;
+                    };
+                    let now = Instant::now();
+                    task(&mut self.app, now, &mut self.endpoint);
+                    for _ in 0..BATCH {
+                        let Some(Ok(more)) = self.tasks.as_mut().map(mpsc::UnboundedReceiver::try_recv) else { break };
+                        more(&mut self.app, now, &mut self.endpoint);
+                        self.flush(now);
+                    }
                 }
             }
         }

@@ -1,5 +1,5 @@
 //! Random sequences of engine commands — allocate, bridge, unbridge, echo, renegotiate,
-//! release — over a pool of legs spread across two shards, while their peers keep sending
+//! play, stop playing, release — over a pool of legs spread across two shards, while their peers keep sending
 //! RTP at them (so legs move between shards and sockets are cancelled and closed with
 //! datagrams in flight). Pins that nothing leaks or wedges: afterwards every port is free
 //! and rebindable, the placement counts are back to zero, and a new call still relays.
@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use cec_media::Renegotiation;
+use cec_media::{PlayItem, Playlist, Renegotiation, Tone};
 use cec_rtp::g711::G711;
 use cec_rtp::packet::RtpHeader;
 use cec_runtime::media::{LegHandle, LegId, MediaConfig};
@@ -80,7 +80,7 @@ fn run(seed: u64) {
     for _ in 0..OPERATIONS {
         let ids: Vec<LegId> = live.keys().copied().collect();
         let pick = |rng: &mut Rng| ids.get(rng.below(ids.len().max(1))).copied();
-        match rng.below(10) {
+        match rng.below(12) {
             0 | 1 => {
                 let peer = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
                 let codec = if rng.below(2) == 0 {
@@ -132,6 +132,25 @@ fn run(seed: u64) {
                     && live.remove(&leg).is_some()
                 {
                     engine.release(leg);
+                }
+            }
+            7 => {
+                if let Some(leg) = pick(&mut rng) {
+                    // Hold music, or a prompt short enough to end during the run.
+                    let playlist = if rng.below(2) == 0 {
+                        Playlist::hold_pattern()
+                    } else {
+                        Playlist::once(PlayItem::Tone {
+                            tone: Tone::beep(),
+                            duration: Duration::from_millis(20 * rng.below(4) as u64),
+                        })
+                    };
+                    let _ = runtime.block_on(engine.play(leg, playlist));
+                }
+            }
+            8 => {
+                if let Some(leg) = pick(&mut rng) {
+                    let _ = runtime.block_on(engine.stop_play(leg));
                 }
             }
             _ => {

@@ -1,6 +1,7 @@
 //! Configuration storage for OpenCEC: tenants, trunks, access codes, called routes, skill
 //! queues, agents, prompts, calendars, reason codes, IVR flow documents, API keys and the
-//! audit log, on an embedded SQLite database (default) or PostgreSQL.
+//! audit log, plus the records the call path writes (call records and the event log), on an
+//! embedded SQLite database (default) or PostgreSQL.
 //!
 //! # Design
 //!
@@ -19,10 +20,13 @@
 //! when the call returns. Concurrent updates are detected by the `version` column.
 
 mod audit;
+mod calls;
+mod cdr_list;
 mod config_doc;
 mod credentials;
 mod db;
 mod error;
+mod events;
 mod keys;
 pub mod model;
 mod prompts;
@@ -33,10 +37,13 @@ mod tenants;
 use std::path::PathBuf;
 
 pub use audit::{Action, AuditEntry, AuditQuery};
+pub use calls::{CdrRecord, CdrState, DEFAULT_RECORD_LIMIT, LegQuality, MAX_RECORD_LIMIT};
+pub use cdr_list::CdrQuery;
 pub use config_doc::{ApplySummary, TenantConfig, TenantSettings};
 pub use credentials::{hash_password, password_problem, random_hex, verify_password};
 pub use db::Backend;
 pub use error::{FieldError, Problems, StoreError};
+pub use events::EventRecord;
 pub use keys::{ApiKey, KeyRole, NewApiKey};
 pub use repo::validate;
 pub use resource::{Kind, Listing, Page, RefField, Resource, Stored};

@@ -146,6 +146,8 @@ pub struct MediaConfig {
     pub rtp_ports: String,
     /// How the media shards move datagrams.
     pub io: MediaIo,
+    /// A call whose customer or agent leg receives no RTP for this long is released.
+    pub rtp_timeout_s: u64,
 }
 
 /// `media.io`: `auto` (io_uring where the kernel allows it, else epoll), `io_uring` (falls
@@ -178,6 +180,7 @@ impl Default for Config {
             media: MediaConfig {
                 rtp_ports: "20000-29999".into(),
                 io: MediaIo::Auto,
+                rtp_timeout_s: 30,
             },
             http: HttpConfig {
                 listen: "0.0.0.0:8080".into(),
@@ -322,6 +325,9 @@ impl Config {
         self.validate_sip()?;
         parse_port_range(&self.media.rtp_ports)
             .map_err(|reason| invalid("media.rtp_ports", reason))?;
+        if !(5..=3600).contains(&self.media.rtp_timeout_s) {
+            return Err(invalid("media.rtp_timeout_s", "must be 5..=3600 seconds"));
+        }
         self.http
             .listen
             .parse::<SocketAddr>()

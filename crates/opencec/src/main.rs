@@ -2,10 +2,15 @@
 //! wires the components together; everything protocol- or business-shaped lives in the library
 //! crates (see `docs/architecture.md`).
 
+mod call_config;
+mod call_service;
 mod cli;
 mod config;
+mod control;
 mod demo;
 mod echo;
+mod media_control;
+mod records;
 mod serve;
 mod sip_service;
 mod store_setup;

@@ -87,14 +87,28 @@ async fn serve(config: Config, args: &ServeArgs) -> anyhow::Result<()> {
         "SIP accounts loaded"
     );
     let api_state = cec_api::ApiState::new(store.clone(), cec_api::Registry::new()).await?;
+    let (outputs, records) = tokio::sync::mpsc::unbounded_channel();
+    let sip = start_sip(&config, users, &store, outputs).await?;
+    let writer = tokio::spawn(crate::records::run(
+        store.clone(),
+        api_state.clone(),
+        records,
+    ));
+    let reloader = crate::control::Reloader::new(store.clone(), sip.tasks.clone());
+    let api_state = api_state.with_call_control(std::sync::Arc::new(
+        crate::control::SwitchControl::new(sip.tasks.clone(), reloader.clone()),
+    ));
+    let reloads = tokio::spawn(reloader.run_periodically(CONFIG_RELOAD));
     let http = start_http(&config, api_state.clone()).await?;
-    let sip = start_sip(&config, users).await?;
     api_state.set_sip_ready();
     info!("ready; press Ctrl-C to stop");
     shutdown.recv().await;
     info!("shutdown requested, stopping");
-    sip.stop().await;
+    reloads.abort();
     http.stop().await;
+    sip.stop().await;
+    // The driver is gone, so is the last sender: the writer flushes and ends.
+    let _ = tokio::time::timeout(Duration::from_secs(10), writer).await;
     store.close().await;
     Ok(())
 }
@@ -133,22 +147,34 @@ async fn start_http(config: &Config, state: cec_api::ApiState) -> anyhow::Result
     Ok(RunningHttp { stop, server })
 }
 
+/// How often the call path re-reads its configuration from the store (an API change for
+/// an agent unknown to the call core triggers a reload at once).
+const CONFIG_RELOAD: Duration = Duration::from_secs(5);
+
 /// The running SIP side.
 struct RunningSip {
     stop: tokio::sync::oneshot::Sender<()>,
     driver: tokio::task::JoinHandle<()>,
     transports: SipTransports,
+    /// Work for the call service on the driver's task.
+    tasks: crate::control::Tasks,
 }
 
 impl RunningSip {
     async fn stop(self) {
+        drop(self.tasks);
         let _ = self.stop.send(());
         let _ = self.driver.await;
         self.transports.shutdown();
     }
 }
 
-async fn start_sip(config: &Config, users: Users) -> anyhow::Result<RunningSip> {
+async fn start_sip(
+    config: &Config,
+    users: Users,
+    store: &cec_store::Store,
+    outputs: tokio::sync::mpsc::UnboundedSender<cec_core::Output>,
+) -> anyhow::Result<RunningSip> {
     let sip = &config.sip;
     let transport_config = TransportConfig {
         listen: config
@@ -176,8 +202,8 @@ async fn start_sip(config: &Config, users: Users) -> anyhow::Result<RunningSip> 
     let mut secret = [0u8; 32];
     getrandom::getrandom(&mut secret).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
     let mut service = SipService::new(sip, users, secret, now);
+    let (media, media_events) = start_media(config)?;
     if !sip.echo_number.is_empty() {
-        let media = start_media(config)?;
         let settings = EchoSettings {
             number: sip.echo_number.clone(),
             ring: Duration::from_millis(sip.echo_ring_ms),
@@ -188,12 +214,63 @@ async fn start_sip(config: &Config, users: Users) -> anyhow::Result<RunningSip> 
         info!(number = %settings.number, "echo test enabled");
         let echo = EchoService::new(
             settings,
-            media,
+            media.clone(),
             cec_sip::random::splitmix64(random_u64()),
             ntp_clock(now),
         );
         service = service.with_echo(echo);
     }
+    let advertised: Option<IpAddr> = sip.public_address.parse().ok();
+    let listen_ip = transports.local_addrs().first().map(|(_, a)| a.ip());
+    let sip_host = advertised
+        .or(listen_ip.filter(|ip| !ip.is_unspecified()))
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+        .to_string();
+    let loaded = crate::call_config::load(store)
+        .await
+        .context("cannot read the call configuration")?;
+    let mut switch_secret = [0u8; 32];
+    getrandom::getrandom(&mut switch_secret)
+        .map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+    let settings = cec_core::Settings {
+        sip_host,
+        realm: sip.realm.clone(),
+        digest_secret: switch_secret,
+        wall: wall_clock(now),
+        ntp: ntp_clock(now),
+        rtp_timeout: Duration::from_secs(config.media.rtp_timeout_s),
+    };
+    for phone in &loaded.phones {
+        service.users_mut().upsert_ha1(
+            &phone.sip_user,
+            phone.ha1_md5.clone(),
+            phone.ha1_sha256.clone(),
+        );
+    }
+    service.set_extra_sources(
+        loaded
+            .switch
+            .trunks
+            .iter()
+            .flat_map(|t| t.networks.clone())
+            .collect(),
+    );
+    info!(
+        trunks = loaded.switch.trunks.len(),
+        routes = loaded.switch.routes.len(),
+        queues = loaded.switch.queues.len(),
+        agents = loaded.switch.agents.len(),
+        "call path configured"
+    );
+    let switch = cec_core::Switch::new(
+        settings,
+        std::sync::Arc::new(loaded.switch),
+        now,
+        cec_sip::random::splitmix64(random_u64()),
+    );
+    let mut engine_media = crate::media_control::EngineMedia::new(media, advertised, listen_ip);
+    engine_media.set_prompts(std::sync::Arc::new(loaded.prompts));
+    let service = crate::call_service::CallService::new(service, switch, engine_media, outputs);
     let endpoint_config = EndpointConfig {
         timers: TimerValues {
             t1: Duration::from_millis(sip.t1_ms),
@@ -210,8 +287,10 @@ async fn start_sip(config: &Config, users: Users) -> anyhow::Result<RunningSip> 
         // outsiders, not a system call per message.
         cec_sip::random::splitmix64(random_u64()),
     );
-    let advertised = sip.public_address.parse().ok();
-    let driver = SipDriver::new(endpoint, service, &transports, inbound, advertised);
+    let (tasks, task_queue) = tokio::sync::mpsc::unbounded_channel();
+    let driver =
+        SipDriver::new(endpoint, service, &transports, inbound, advertised).with_tasks(task_queue);
+    forward_media_events(media_events, tasks.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let driver = tokio::spawn(driver.run(async move {
         let _ = stopped.await;
@@ -220,12 +299,49 @@ async fn start_sip(config: &Config, users: Users) -> anyhow::Result<RunningSip> 
         stop,
         driver,
         transports,
+        tasks,
     })
+}
+
+/// Hands media events (RTP timeout, quality) to the Switch on the driver's task.
+fn forward_media_events(
+    mut events: tokio::sync::mpsc::Receiver<cec_runtime::media::MediaEvent>,
+    tasks: crate::control::Tasks,
+) {
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            let task: cec_runtime::sip_driver::AppTask<crate::call_service::CallService> =
+                Box::new(move |service, now, endpoint| {
+                    service.with_switch(endpoint, |switch, env| {
+                        switch.handle_media_event(now, env, event.leg.get(), &event.event);
+                    });
+                });
+            if tasks.send(task).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// Maps instants to epoch milliseconds for call records and events.
+fn wall_clock(origin: std::time::Instant) -> cec_core::WallClock {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    cec_core::WallClock {
+        origin,
+        origin_ms: i64::try_from(unix.as_millis()).unwrap_or(i64::MAX),
+    }
 }
 
 /// Starts the media engine on `media.rtp_ports`. The RTP sockets bind to the SIP listeners'
 /// IP when they all share one specific address, else to every IPv4 address.
-fn start_media(config: &Config) -> anyhow::Result<MediaEngine> {
+fn start_media(
+    config: &Config,
+) -> anyhow::Result<(
+    MediaEngine,
+    tokio::sync::mpsc::Receiver<cec_runtime::media::MediaEvent>,
+)> {
     let listeners = config.sip_listeners();
     let bind_ip = match listeners.first().map(|l| l.addr.ip()) {
         Some(ip) if !ip.is_unspecified() && listeners.iter().all(|l| l.addr.ip() == ip) => ip,
@@ -241,16 +357,13 @@ fn start_media(config: &Config) -> anyhow::Result<MediaEngine> {
         },
         ..MediaConfig::default()
     };
-    // Media events (latching, RTP timeout) have no consumer yet: the echo test ends on
-    // SIP events and its time limit. Draining keeps the channel from filling.
-    let (media, mut events) = MediaEngine::start(media_config).context("cannot start media")?;
-    tokio::spawn(async move { while events.recv().await.is_some() {} });
+    let (media, events) = MediaEngine::start(media_config).context("cannot start media")?;
     let io = match media.io_mode() {
         IoMode::Uring => "io_uring",
         IoMode::Mmsg | IoMode::Auto => "epoll",
     };
     info!(%bind_ip, rtp_ports = %config.media.rtp_ports, io, "media engine started");
-    Ok(media)
+    Ok((media, events))
 }
 
 /// Maps instants to NTP time for RTCP sender reports.

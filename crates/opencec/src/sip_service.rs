@@ -86,6 +86,14 @@ impl Users {
         );
     }
 
+    /// Sets a user's HA1 values (stored agent phones), keeping the algorithms already
+    /// chosen for an existing user (the demo phones offer MD5 only).
+    pub fn upsert_ha1(&mut self, user: &str, ha1_md5: Option<Ha1>, ha1_sha256: Option<Ha1>) {
+        let entry = self.by_name.entry(user.to_string()).or_default();
+        entry.ha1_md5 = ha1_md5;
+        entry.ha1_sha256 = ha1_sha256;
+    }
+
     fn contains(&self, user: &str) -> bool {
         self.by_name.contains_key(user)
     }
@@ -187,6 +195,7 @@ pub struct SipService {
     answer_options_from_anyone: bool,
     monitor: TrunkMonitor,
     echo: Option<EchoService>,
+    extra_sources: Vec<(IpAddr, u8)>,
 }
 
 impl SipService {
@@ -275,6 +284,7 @@ impl SipService {
             answer_options_from_anyone: sip.answer_options_from_anyone,
             monitor,
             echo: None,
+            extra_sources: Vec::new(),
         }
     }
 
@@ -282,6 +292,26 @@ impl SipService {
     pub fn with_echo(mut self, echo: EchoService) -> SipService {
         self.echo = Some(echo);
         self
+    }
+
+    /// The registrar (agents' phones are rung at its contacts).
+    pub fn registrar(&self) -> &Registrar {
+        &self.registrar
+    }
+
+    /// The users that may register.
+    pub fn users_mut(&mut self) -> &mut Users {
+        &mut self.users
+    }
+
+    /// Whether `request` (a new INVITE) dials the echo-test number.
+    pub fn is_echo_call(&self, request: &Message) -> bool {
+        self.echo.as_ref().is_some_and(|e| e.is_echo_call(request))
+    }
+
+    /// Lets call-path trunks (from the store) ping us: OPTIONS from their sources get 200.
+    pub fn set_extra_sources(&mut self, networks: Vec<(IpAddr, u8)>) {
+        self.extra_sources = networks;
     }
 
     fn trunk_of(&self, ip: IpAddr) -> Option<&str> {
@@ -309,6 +339,10 @@ impl SipService {
     ) {
         let known = self.answer_options_from_anyone
             || self.trunk_of(source.addr.ip()).is_some()
+            || self
+                .extra_sources
+                .iter()
+                .any(|n| in_network(source.addr.ip(), *n))
             || self.is_registered_source(now, source.addr.ip());
         if known {
             if let Some(response) = endpoint.options_response(tx) {

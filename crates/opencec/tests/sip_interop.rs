@@ -1,6 +1,6 @@
 //! SIPp (and raw sockets) against the real `opencec` binary on loopback, over UDP, TCP and
 //! TLS: OPTIONS, REGISTER with digest (401 then 200), unregister, a wrong password (403 after
-//! the challenge, server unharmed), INVITE to a non-existent user (404), CANCEL matching,
+//! the challenge, server unharmed), INVITE from a source that is no tenant's trunk (403), CANCEL matching,
 //! final-response retransmission to a UAC that withholds its ACK, and OPTIONS from a stranger
 //! (403). SIPp has no TLS in Debian's build, so the TLS runs go through `socat` (TCP in,
 //! TLS out) with the server's certificate checked against a CA made in the test.
@@ -92,7 +92,7 @@ fn options_register_unregister_and_invite_over_udp_and_tcp() {
                 1,
                 &[],
             ),
-            &format!("INVITE 404 {transport}"),
+            &format!("INVITE 403 {transport}"),
         );
         assert_ok(
             &sipp(
@@ -172,11 +172,12 @@ fn final_response_is_retransmitted_until_the_ack_arrives() {
         target,
         &invite_text(client.port(), "127.0.0.1", "z9hG4bKnoack1", "1001"),
     );
-    // Withhold the ACK: 480 at 0, then timer G at 0.5 s and 1.5 s (T1 doubling).
+    // Withhold the ACK: 403 (not a trunk) at 0, then timer G at 0.5 s and 1.5 s (T1
+    // doubling).
     let got = client.collect(start, Duration::from_millis(2_000));
     let finals: Vec<Duration> = got
         .iter()
-        .filter(|(_, m)| m.starts_with("SIP/2.0 480"))
+        .filter(|(_, m)| m.starts_with("SIP/2.0 403"))
         .map(|(t, _)| *t)
         .collect();
     assert_eq!(finals.len(), 3, "{got:?}");

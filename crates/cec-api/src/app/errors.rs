@@ -1,8 +1,20 @@
-//! The one place a store error becomes an HTTP problem.
+//! The one place a store or call-control error becomes an HTTP problem.
 
 use cec_store::{DatabaseError, StoreError};
 
-use crate::{FieldError, Problem};
+use crate::{ControlError, FieldError, Problem};
+
+impl From<ControlError> for Problem {
+    fn from(error: ControlError) -> Problem {
+        match error {
+            ControlError::NotFound(what) => Problem::not_found(what),
+            ControlError::InvalidTransition(why) => Problem::unprocessable(why),
+            ControlError::Unavailable(why) => {
+                Problem::service_unavailable(format!("call control unavailable: {why}"))
+            }
+        }
+    }
+}
 
 impl From<StoreError> for Problem {
     fn from(error: StoreError) -> Problem {

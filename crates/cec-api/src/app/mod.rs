@@ -1,13 +1,17 @@
 //! The REST application: shared state, the route table (each route registered together with
 //! its OpenAPI description, so the document cannot miss a route), and the router.
 
+mod agents;
 mod auth;
 mod errors;
+mod event_feed;
+mod events_ws;
 mod expiring;
 mod extras;
 mod health;
 mod openapi;
 mod principals;
+mod records;
 mod resources;
 mod tenant_cache;
 mod tenants;
@@ -20,7 +24,7 @@ use axum::extract::FromRef;
 use axum::routing::MethodRouter;
 use cec_store::Store;
 
-use crate::{Registry, TokenSigner};
+use crate::{CallControl, Registry, TokenSigner};
 
 pub use openapi::{RouteDoc, openapi_document};
 pub use tenants::parse_config_document;
@@ -45,6 +49,10 @@ pub struct ApiState {
     pub(crate) principals: Arc<principals::PrincipalCache>,
     /// Recently read tenants.
     pub(crate) tenants: Arc<tenant_cache::TenantCache>,
+    /// Agent and call control; `None` until the call core runs (those routes answer 503).
+    pub call_control: Option<Arc<dyn CallControl>>,
+    /// The last committed event `seq`, watched by long polls and WebSockets.
+    pub(crate) events: event_feed::EventFeed,
 }
 
 impl FromRef<ApiState> for Arc<TokenSigner> {
@@ -63,6 +71,7 @@ impl ApiState {
     /// State over a store; the token key comes from the store so every node shares it.
     pub async fn new(store: Store, metrics: Registry) -> Result<ApiState, cec_store::StoreError> {
         let key = store.token_signing_key().await?;
+        let events = event_feed::EventFeed::new(store.last_event_seq().await?);
         Ok(ApiState {
             store,
             signer: Arc::new(TokenSigner::new(key)),
@@ -71,7 +80,22 @@ impl ApiState {
             openapi: Arc::new(openapi_document(&route_table().1)),
             principals: Arc::default(),
             tenants: Arc::default(),
+            call_control: None,
+            events,
         })
+    }
+
+    /// The same state with agent and call control by `control`.
+    #[must_use]
+    pub fn with_call_control(mut self, control: Arc<dyn CallControl>) -> ApiState {
+        self.call_control = Some(control);
+        self
+    }
+
+    /// Tells waiting event readers (long polls, WebSockets) that every event up to `last_seq`
+    /// is committed. Call it after each batch commit; a lower or equal `seq` changes nothing.
+    pub fn events_committed(&self, last_seq: i64) {
+        self.events.committed(last_seq);
     }
 
     /// Marks SIP as listening.
@@ -115,6 +139,9 @@ pub fn route_table() -> (Router<ApiState>, Vec<RouteDoc>) {
     let routes = tenants::routes(routes);
     let routes = resources::routes(routes);
     let routes = extras::routes(routes);
+    let routes = agents::routes(routes);
+    let routes = records::routes(routes);
+    let routes = events_ws::routes(routes);
     (routes.router, routes.docs)
 }
 

@@ -36,6 +36,10 @@ pub struct RouteDoc {
     pub auth: bool,
     /// Query parameters: name, JSON type, description.
     pub query: Vec<(&'static str, &'static str, &'static str)>,
+    /// Whether the request body may be left out.
+    pub request_optional: bool,
+    /// Error answers beyond the usual ones (status, when).
+    pub problems: Vec<(u16, &'static str)>,
 }
 
 impl RouteDoc {
@@ -51,6 +55,8 @@ impl RouteDoc {
             status: 200,
             auth: true,
             query: Vec::new(),
+            request_optional: false,
+            problems: Vec::new(),
         }
     }
 
@@ -62,6 +68,19 @@ impl RouteDoc {
     /// Sets the request body.
     pub fn request(mut self, body: Body) -> RouteDoc {
         self.request = Some(body);
+        self
+    }
+
+    /// Sets a request body the client may leave out.
+    pub fn optional_request(mut self, body: Body) -> RouteDoc {
+        self.request = Some(body);
+        self.request_optional = true;
+        self
+    }
+
+    /// Documents one more error answer.
+    pub fn problem(mut self, status: u16, description: &'static str) -> RouteDoc {
+        self.problems.push((status, description));
         self
     }
 
@@ -149,6 +168,13 @@ fn components() -> Map<String, Value> {
     add::<super::auth::AgentTokenRequest>(&mut s);
     add::<super::auth::TokenResponse>(&mut s);
     add::<super::tenants::NewKeyRequest>(&mut s);
+    add::<cec_store::CdrRecord>(&mut s);
+    add::<cec_store::EventRecord>(&mut s);
+    add::<super::records::EventPage>(&mut s);
+    add::<crate::SignInRequest>(&mut s);
+    add::<crate::StateRequest>(&mut s);
+    add::<crate::AgentStatus>(&mut s);
+    add::<crate::LiveCall>(&mut s);
     s.insert(
         "StoredMeta".into(),
         json!({
@@ -240,6 +266,9 @@ pub fn openapi_document(docs: &[RouteDoc]) -> Value {
                 problem_response("Duplicate, version conflict or still in use"),
             );
         }
+        for (status, description) in &doc.problems {
+            responses.insert(status.to_string(), problem_response(description));
+        }
         let mut op = json!({
             "operationId": operation_id(doc),
             "summary": doc.summary,
@@ -250,7 +279,8 @@ pub fn openapi_document(docs: &[RouteDoc]) -> Value {
             op["parameters"] = Value::Array(parameters);
         }
         if let Some(body) = &doc.request {
-            op["requestBody"] = json!({"required": true, "content": body_content(body)});
+            op["requestBody"] =
+                json!({"required": !doc.request_optional, "content": body_content(body)});
         }
         if doc.auth {
             op["security"] = json!([{"bearer": []}]);

@@ -67,6 +67,25 @@ impl StoreFixture {
         &self.state.store
     }
 
+    /// A token for `claims` minus the times, valid for an hour.
+    pub fn token_for(
+        &self,
+        subject: &str,
+        tenant: Option<&str>,
+        role: Role,
+        principal: PrincipalKind,
+    ) -> String {
+        let now = cec_api::now_epoch_ms();
+        self.state.signer.issue(&Claims {
+            subject: subject.to_owned(),
+            tenant: tenant.map(str::to_owned),
+            role,
+            principal,
+            issued_ms: now,
+            expires_ms: now + 3_600_000,
+        })
+    }
+
     /// Sends one request through the router: status, content type, body bytes.
     pub async fn send(
         &self,
@@ -76,10 +95,56 @@ impl StoreFixture {
         accept: Option<&str>,
         body: Vec<u8>,
     ) -> (u16, String, Vec<u8>) {
+        self.send_as(&self.token, method, uri, content_type, accept, body)
+            .await
+    }
+
+    /// Sends a JSON body (or none) with `token`: status and the answer as JSON (`null` when
+    /// the answer is empty).
+    pub async fn call(
+        &self,
+        token: &str,
+        method: &str,
+        uri: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let (content_type, bytes) = match body {
+            Some(value) => (
+                Some("application/json"),
+                serde_json::to_vec(&value).unwrap(),
+            ),
+            None => (None, Vec::new()),
+        };
+        let (status, _, answer) = self
+            .send_as(token, method, uri, content_type, None, bytes)
+            .await;
+        let json = if answer.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&answer).unwrap_or_else(|e| {
+                panic!(
+                    "{method} {uri}: not JSON ({e}): {}",
+                    String::from_utf8_lossy(&answer)
+                )
+            })
+        };
+        (status, json)
+    }
+
+    /// Sends one request with `token` through the router: status, content type, body bytes.
+    pub async fn send_as(
+        &self,
+        token: &str,
+        method: &str,
+        uri: &str,
+        content_type: Option<&str>,
+        accept: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, String, Vec<u8>) {
         let mut request = Request::builder()
             .method(method)
             .uri(uri)
-            .header("authorization", format!("Bearer {}", self.token));
+            .header("authorization", format!("Bearer {token}"));
         if let Some(ct) = content_type {
             request = request.header("content-type", ct);
         }

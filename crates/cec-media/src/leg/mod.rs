@@ -98,6 +98,17 @@ pub enum LegEvent {
     Quality(IntervalQuality),
     /// The last interval crossed a quality limit.
     QualityAlert(QualityAlert),
+    /// A playlist played on the leg (by its owner's [`crate::Player`]) reached its end, so
+    /// an IVR can go on. Not raised when the owner stopped or replaced it.
+    /// [`MediaLeg`] itself never raises it: the owner that plays into the leg does.
+    PlaybackFinished,
+    /// A DTMF digit interrupted a playlist that allows barge-in (the digit is also
+    /// reported as [`LegEvent::Dtmf`], before this). Raised by the leg's owner, like
+    /// [`LegEvent::PlaybackFinished`].
+    PlaybackInterrupted {
+        /// The digit that interrupted it.
+        digit: char,
+    },
 }
 
 /// A sans-IO RTP/RTCP endpoint for one dialog side.

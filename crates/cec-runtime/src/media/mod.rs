@@ -18,9 +18,16 @@
 //! and the SDP-negotiated [`LegConfig`]), [`MediaEngine::bridge`] (or [`MediaEngine::echo`]
 //! for a lone leg that sends everything back, the echo-test number),
 //! [`MediaEngine::renegotiate`] for the answer and re-INVITEs ([`MediaEngine::set_remote`]
-//! / [`MediaEngine::set_direction`] for one field), [`MediaEngine::unbridge`], and
-//! [`MediaEngine::release`]. Leg events (latching, RTP timeout, DTMF, quality) arrive on
-//! the [`MediaEvent`] channel returned by [`MediaEngine::start`].
+//! / [`MediaEngine::set_direction`] for one field), [`MediaEngine::unbridge`],
+//! [`MediaEngine::play`] / [`MediaEngine::stop_play`] for hold music, queue tones and
+//! prompts (a [`cec_media::Playlist`], e.g. [`cec_media::Playlist::hold_pattern`]), and
+//! [`MediaEngine::release`]. Leg events (latching, RTP timeout, DTMF, quality, playback
+//! finished) arrive on the [`MediaEvent`] channel returned by [`MediaEngine::start`].
+//!
+//! Hold and resume are `play` and `bridge`: playing on a bridged leg ends the bridge
+//! first, and bridging a playing leg ends its playback; the leg's outgoing stream (SSRC,
+//! sequence, timestamp) continues across every switch. Shards wake every 50 ms for leg
+//! timers, and every 20 ms only while one of their legs plays.
 //!
 //! ```no_run
 //! # async fn demo(a_config: cec_media::LegConfig, b_config: cec_media::LegConfig)
@@ -42,6 +49,7 @@
 
 mod error;
 mod io;
+mod playback;
 mod ports;
 mod ready;
 mod relay;
@@ -54,7 +62,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use cec_media::{LegConfig, LegEvent, MediaLeg, Renegotiation};
+use cec_media::{LegConfig, LegEvent, MediaLeg, Playlist, Renegotiation};
 use cec_sdp::Direction;
 use std::time::Duration;
 
@@ -74,6 +82,13 @@ impl LegId {
     /// The number behind the id.
     pub fn get(self) -> u64 {
         self.0
+    }
+
+    /// The id whose number is `raw` (from [`LegId::get`]), for callers that keep leg ids
+    /// as plain numbers (the call core). A number the engine never issued names an
+    /// unknown leg: commands for it fail or are ignored, as for a released leg.
+    pub fn from_raw(raw: u64) -> Self {
+        Self(raw)
     }
 }
 
@@ -195,6 +210,9 @@ pub struct MediaStats {
     pub events_dropped: u64,
     /// Port pairs (legs) currently allocated.
     pub legs: usize,
+    /// Passes of the shards' loops (each a wake-up of a shard thread): about 20 per
+    /// second per idle shard, 50 while one of its legs plays, more under traffic.
+    pub wakeups: u64,
 }
 
 struct Inner {
@@ -372,21 +390,37 @@ impl MediaEngine {
     }
 
     /// Relays `a` and `b` to each other (transcoding A-law/µ-law if their codecs differ,
-    /// DTMF events remapped). Both must be allocated and not already bridged.
-    pub async fn bridge(&self, a: LegId, b: LegId) -> Result<(), MediaError> {
-        if a == b {
-            return Err(MediaError::SelfBridge(a));
-        }
+    /// DTMF events remapped). Both must be allocated and not already bridged; what either
+    /// played (hold music) or echoed stops.
+    ///
+    /// The command is queued when this is called, after earlier commands for `b`: `b`'s
+    /// shard moves `b` to `a`'s shard, where the bridge is made. So it follows earlier
+    /// commands for either leg (`stop_play(a)` then `bridge(a, b)` is safe without
+    /// waiting), but a later command for `a` can overtake it: await the bridge before
+    /// e.g. a `play(a)` that must come after it.
+    pub fn bridge(
+        &self,
+        a: LegId,
+        b: LegId,
+    ) -> impl Future<Output = Result<(), MediaError>> + Send + 'static {
         let (reply, answer) = oneshot::channel();
-        self.send(b, Command::Bridge { a, b, reply })?;
-        answer.await.map_err(|_| MediaError::Stopped)?
+        let queued = if a == b {
+            Err(MediaError::SelfBridge(a))
+        } else {
+            self.send(b, Command::Bridge { a, b, reply })
+        };
+        async move {
+            queued?;
+            answer.await.map_err(|_| MediaError::Stopped)?
+        }
     }
 
     /// Makes a lone leg an echo (the echo-test number): every RTP packet it accepts, audio
     /// and RFC 4733 events alike, goes back to its remote through the leg's own stream
     /// (our SSRC, continuous sequence and timestamp), rewritten in place without
     /// allocating. RTCP is not echoed; the leg keeps sending its own reports. Bridging the
-    /// leg later ends the echo; release works as for any leg.
+    /// leg later ends the echo, and so does [`MediaEngine::play`]; echo ends what the leg
+    /// played. Release works as for any leg.
     ///
     /// The command is queued when this is called (before any other command for the leg
     /// issued after it); awaiting the future only reports the outcome, so a caller that
@@ -439,10 +473,70 @@ impl MediaEngine {
     /// Ends the bridge `leg` is in (either of its two legs may be named): both legs stay
     /// allocated, alone, each keeping its stream, ready for a prompt, hold, echo or
     /// another bridge. Fails for unknown legs and legs that are not bridged.
-    pub async fn unbridge(&self, leg: LegId) -> Result<(), MediaError> {
+    ///
+    /// The command is queued when this is called (before any later command for `leg`),
+    /// so `unbridge(a)` then `play(a)` keeps its order without waiting in between.
+    pub fn unbridge(
+        &self,
+        leg: LegId,
+    ) -> impl Future<Output = Result<(), MediaError>> + Send + 'static {
         let (reply, answer) = oneshot::channel();
-        self.send(leg, Command::Unbridge { leg, reply })?;
-        answer.await.map_err(|_| MediaError::Stopped)?
+        let queued = self.send(leg, Command::Unbridge { leg, reply });
+        async move {
+            queued?;
+            answer.await.map_err(|_| MediaError::Stopped)?
+        }
+    }
+
+    /// Plays `playlist` to the leg's peer as RTP in the leg's negotiated codec: 20 ms
+    /// packets paced against real time, through the leg's own stream (our SSRC, the next
+    /// sequence number, the timestamp advanced by the time that passed), replacing
+    /// anything the leg played or echoed. A renegotiation during playback switches it to
+    /// the new codec. What the peer sends is still received (latching, statistics, DTMF
+    /// events) and goes nowhere.
+    ///
+    /// A bridged leg leaves its bridge first: its partner stays allocated, alone and
+    /// silent (hold is this one call; [`MediaEngine::bridge`] resumes and ends the
+    /// playback). A playlist that ends reports [`LegEvent::PlaybackFinished`]; one with
+    /// `barge_in` stops at the caller's first DTMF digit and reports
+    /// [`LegEvent::PlaybackInterrupted`] after the [`LegEvent::Dtmf`].
+    ///
+    /// The command is queued when this is called (before any later command for the leg);
+    /// the future resolves once the leg's shard started the playback, so awaiting it
+    /// orders it against datagrams and other legs. Fails for unknown legs.
+    pub fn play(
+        &self,
+        leg: LegId,
+        playlist: Playlist,
+    ) -> impl Future<Output = Result<(), MediaError>> + Send + 'static {
+        let (reply, answer) = oneshot::channel();
+        let queued = self.send(
+            leg,
+            Command::Play {
+                leg,
+                playlist: Box::new(playlist),
+                reply,
+            },
+        );
+        async move {
+            queued?;
+            answer.await.map_err(|_| MediaError::Stopped)?
+        }
+    }
+
+    /// Stops what the leg plays: it sends nothing until told otherwise (a leg that plays
+    /// nothing is fine). No event is reported. Queued when called, like
+    /// [`MediaEngine::play`]; fails for unknown legs.
+    pub fn stop_play(
+        &self,
+        leg: LegId,
+    ) -> impl Future<Output = Result<(), MediaError>> + Send + 'static {
+        let (reply, answer) = oneshot::channel();
+        let queued = self.send(leg, Command::StopPlay { leg, reply });
+        async move {
+            queued?;
+            answer.await.map_err(|_| MediaError::Stopped)?
+        }
     }
 
     /// New direction from a re-INVITE (hold / resume).
@@ -483,6 +577,7 @@ impl MediaEngine {
             stats.datagrams_sent += read(&shard.sent);
             stats.send_failures += read(&shard.send_failed);
             stats.events_dropped += read(&shard.events_dropped);
+            stats.wakeups += read(&shard.wakeups);
         }
         stats
     }

@@ -1,6 +1,7 @@
 //! The per-shard relay state: units (a lone leg or a bridged pair), what each received
 //! datagram does to them, and where their output goes. Nothing here touches the reactor;
-//! the shard hands in datagrams and socket descriptors.
+//! the shard hands in datagrams and socket descriptors. Playback on lone legs (hold
+//! music, prompts) is in [`super::playback`].
 
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
@@ -9,10 +10,11 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use cec_media::leg::Channel;
-use cec_media::{Bridge, End, MediaLeg};
+use cec_media::{Bridge, End, LegEvent, MediaLeg, Player, PlayerEvent, Received};
 use tokio::sync::mpsc;
 
 use super::io::{Outgoing, SendCounters, SocketRef};
+use super::playback::PlayClock;
 use super::shard::ShardCounters;
 use super::uring::Ring;
 use super::{LegId, MediaError, MediaEvent, PortReservation};
@@ -54,10 +56,12 @@ pub(crate) enum Media {
 /// A lone leg (at end A) or a bridge; `io` is indexed by end.
 #[derive(Debug)]
 pub(crate) struct Unit {
-    media: Media,
+    pub(super) media: Media,
     io: [Option<LegIo>; 2],
     /// A lone leg sends what it receives back to its peer (echo test). Bridging ends it.
-    echo: bool,
+    pub(super) echo: bool,
+    /// What a lone leg plays (hold music, a prompt); bridging, echo and release end it.
+    pub(super) player: Option<Box<Player>>,
 }
 
 impl Unit {
@@ -66,6 +70,17 @@ impl Unit {
             media: Media::Single(Box::new(leg)),
             io: [Some(io), None],
             echo: false,
+            player: None,
+        }
+    }
+
+    /// A lone leg, alone again after a bridge (nothing playing, no echo).
+    fn alone(leg: MediaLeg, io: Option<LegIo>) -> Self {
+        Self {
+            media: Media::Single(Box::new(leg)),
+            io: [io, None],
+            echo: false,
+            player: None,
         }
     }
 
@@ -77,7 +92,7 @@ impl Unit {
         }
     }
 
-    fn end_of(&self, id: LegId) -> Option<End> {
+    pub(super) fn end_of(&self, id: LegId) -> Option<End> {
         match &self.io {
             [Some(io), _] if io.id == id => Some(End::A),
             [_, Some(io)] if io.id == id => Some(End::B),
@@ -85,8 +100,9 @@ impl Unit {
         }
     }
 
-    /// Moves both legs' queued datagrams to `tx` and their events to `events`.
-    fn drain(
+    /// Moves both legs' queued datagrams to `tx` and their events (and the player's) to
+    /// `events`; forgets a player that has ended.
+    pub(super) fn drain(
         &mut self,
         now: Instant,
         tx: &mut Outgoing,
@@ -115,6 +131,26 @@ impl Unit {
                 }
             }
         }
+        let Some(player) = self.player.as_mut() else {
+            return;
+        };
+        let id = self.io.first().and_then(Option::as_ref).map(|io| io.id);
+        while let Some(event) = player.poll_event() {
+            let event = match event {
+                PlayerEvent::Finished => LegEvent::PlaybackFinished,
+                PlayerEvent::BargeIn { digit } => LegEvent::PlaybackInterrupted { digit },
+                // Only when our owner stopped or replaced it: it knows.
+                PlayerEvent::Stopped => continue,
+            };
+            if let Some(leg) = id
+                && events.try_send(MediaEvent { leg, event }).is_err()
+            {
+                *dropped += 1;
+            }
+        }
+        if !player.is_playing() {
+            self.player = None;
+        }
     }
 }
 
@@ -127,14 +163,18 @@ fn end_index(end: End) -> usize {
 
 pub(crate) struct Relay {
     index: usize,
-    units: Vec<Option<Unit>>,
+    pub(super) units: Vec<Option<Unit>>,
     free_units: Vec<usize>,
-    tx: Outgoing,
-    events: mpsc::Sender<MediaEvent>,
+    pub(super) tx: Outgoing,
+    pub(super) events: mpsc::Sender<MediaEvent>,
     counters: Arc<[ShardCounters]>,
     received: u64,
-    events_dropped: u64,
+    pub(super) events_dropped: u64,
+    /// Loop passes (wake-ups) not yet published.
+    wakeups: u64,
     published: SendCounters,
+    /// The units that play, and the 20 ms clock that paces them.
+    pub(super) playback: PlayClock,
 }
 
 impl Relay {
@@ -153,7 +193,9 @@ impl Relay {
             counters,
             received: 0,
             events_dropped: 0,
+            wakeups: 0,
             published: SendCounters::default(),
+            playback: PlayClock::default(),
         }
     }
 
@@ -172,6 +214,7 @@ impl Relay {
             return;
         };
         let echo = unit.echo;
+        let player = &mut unit.player;
         match (&mut unit.media, channel) {
             (Media::Pair(bridge), Channel::Rtp) => {
                 let _ = bridge.handle_packet(now, end, from, data);
@@ -186,6 +229,16 @@ impl Relay {
                     // Through the leg's own stream: our SSRC, continuous sequence and
                     // timestamp, events with our telephone-event type; rewritten in place.
                     let _ = leg.relay(now, &received);
+                } else if let (
+                    Some(player),
+                    Received::Dtmf {
+                        new_digit: Some(digit),
+                        ..
+                    },
+                ) = (player.as_mut(), received)
+                {
+                    // A playlist that allows barge-in stops (reported by `drain`).
+                    player.handle_dtmf(digit);
                 }
             }
             (Media::Single(leg), Channel::Rtcp) => {
@@ -224,6 +277,11 @@ impl Relay {
         self.publish_counters();
     }
 
+    /// Counts one pass of the shard's loop (published with the other counters).
+    pub(crate) fn count_wakeup(&mut self) {
+        self.wakeups += 1;
+    }
+
     /// Publishes the counters (the ring loop sends with its next wait).
     pub(crate) fn publish_counters(&mut self) {
         let Some(counters) = self.counters.get(self.index) else {
@@ -240,6 +298,7 @@ impl Relay {
             &counters.events_dropped,
             std::mem::take(&mut self.events_dropped),
         );
+        add(&counters.wakeups, std::mem::take(&mut self.wakeups));
         add(&counters.sent, now.sent - self.published.sent);
         add(&counters.send_failed, now.failed - self.published.failed);
         self.published = now;
@@ -304,6 +363,8 @@ impl Relay {
         match unit.media {
             Media::Single(_) => {
                 unit.echo = true;
+                // Echo replaces whatever played.
+                unit.player = None;
                 Ok(())
             }
             Media::Pair(_) => Err(MediaError::AlreadyBridged(id)),
@@ -352,6 +413,8 @@ impl Relay {
                 media: Media::Pair(Box::new(Bridge::new(*a, leg))),
                 io: [a_io, Some(io)],
                 echo: false,
+                // A bridge ends the playback (hold music stops when the call resumes).
+                player: None,
             },
             paired => paired,
         });
@@ -375,11 +438,7 @@ impl Relay {
         };
         let (a, b) = bridge.into_legs();
         if let Some(slot) = self.units.get_mut(index) {
-            *slot = Some(Unit {
-                media: Media::Single(Box::new(a)),
-                io: [a_io, None],
-                echo: false,
-            });
+            *slot = Some(Unit::alone(a, a_io));
         }
         let moved = (b_io.id, [b_io.rtp_slot, b_io.rtcp_slot]);
         let new_index = self.reserve_unit();
@@ -423,11 +482,7 @@ impl Relay {
                     }
                     End::B => (a, a_io, b_io, None),
                 };
-                *slot = Some(Unit {
-                    media: Media::Single(Box::new(kept)),
-                    io: [kept_io, None],
-                    echo: false,
-                });
+                *slot = Some(Unit::alone(kept, kept_io));
                 (released, moved)
             }
         }

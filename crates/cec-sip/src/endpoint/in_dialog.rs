@@ -145,7 +145,7 @@ impl Endpoint {
 
     pub(super) fn on_ack(
         &mut self,
-        _now: Instant,
+        now: Instant,
         request: Message,
         core: &CoreHeaders,
         _source: Peer,
@@ -167,12 +167,17 @@ impl Endpoint {
         if !request.body().is_empty() && session.dialog.offer_answer == OfferAnswer::LocalOffer {
             let _ = session.dialog.offer_answer.remote_answer();
         }
+        let bye_now = session.bye_after_ack;
         self.dialog_timers.cancel((id, DialogTimer::Retransmit2xx));
         self.dialog_timers.cancel((id, DialogTimer::AckTimeout));
         self.events.push_back(Event::Acked {
             dialog: id,
             request,
         });
+        if bye_now {
+            self.send_bye_internal(now, id);
+            self.end_dialog(id, TerminationReason::LocalBye);
+        }
     }
 
     /// (Re)arms the RFC 4028 timers after a successful refresh: the refresher refreshes at

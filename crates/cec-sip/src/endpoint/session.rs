@@ -112,6 +112,8 @@ pub(crate) struct Session {
     pub session_timer: Option<SessionTimer>,
     /// Whether the peer supports 100rel (from Supported/Require of its INVITE).
     pub peer_supports_100rel: bool,
+    /// The application hung up before the ACK of our 2xx: BYE once it arrives.
+    pub bye_after_ack: bool,
 }
 
 impl Session {
@@ -128,6 +130,7 @@ impl Session {
             pending_provisional: None,
             next_rseq: 1,
             last_rseq_received: None,
+            bye_after_ack: false,
             server_invite,
             client_invite,
             last_ack: None,

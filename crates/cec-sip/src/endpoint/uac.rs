@@ -52,6 +52,10 @@ pub(crate) struct ClientInvite {
     pub cancel_requested: bool,
     /// Failover targets not tried yet.
     pub remaining: Vec<Peer>,
+    /// The ACK sent for each 2xx (by To tag, with where it went): a 2xx retransmitted after
+    /// its dialog ended (our BYE crossed the peer's retransmissions) gets the same ACK
+    /// again, instead of making a new dialog nobody would end.
+    pub acked: Vec<(Bytes, Peer, Bytes)>,
     /// Whether any response arrived (no failover after that).
     pub got_response: bool,
 }
@@ -121,6 +125,7 @@ impl Endpoint {
                 cancel_requested: false,
                 remaining: invite.fallback_destinations,
                 got_response: false,
+                acked: Vec::new(),
             },
         );
         Ok(tx)
@@ -207,6 +212,14 @@ impl Endpoint {
         if session.dialog.state != DialogState::Confirmed {
             return Err(DialogError::NotConfirmed(dialog));
         }
+        if session.pending_2xx.is_some() {
+            // RFC 3261 §15.1.1: not before the ACK of our 2xx (it would overtake the 2xx
+            // under loss); the ACK, or its timeout, sends it.
+            if let Some(session) = self.sessions.get_mut(&dialog) {
+                session.bye_after_ack = true;
+            }
+            return Ok(());
+        }
         self.send_bye_internal(now, dialog);
         self.end_dialog(dialog, TerminationReason::LocalBye);
         Ok(())
@@ -245,6 +258,7 @@ impl Endpoint {
                 cancel_requested: false,
                 remaining: Vec::new(),
                 got_response: true,
+                acked: Vec::new(),
             },
         );
         Ok(tx)
@@ -407,6 +421,19 @@ impl Endpoint {
             }
             self.send_cancel(now, &invite.request, tx);
         }
+        if (200..300).contains(&status)
+            && invite.dialog.is_none()
+            && self.dialog_of_response(core).is_none()
+            && let Some((_, to, ack)) = invite
+                .acked
+                .iter()
+                .find(|(tag, _, _)| core.to.tag() == Some(tag))
+        {
+            let (to, bytes) = (*to, ack.clone());
+            self.transmits
+                .push_back(crate::peer::Transmit { to, bytes });
+            return None;
+        }
         let dialog = match invite.dialog {
             Some(existing) => Some(existing),
             None if status > 100 && status < 300 && core.to.tag().is_some() => {
@@ -423,6 +450,19 @@ impl Endpoint {
             200..=299 => {
                 let id = dialog?;
                 self.confirm_uac_dialog(now, id, response, core);
+                let sent = self.sessions.get(&id).and_then(|session| {
+                    let (_, ack) = session.last_ack.as_ref()?;
+                    Some((
+                        session.dialog.key.remote_tag.clone(),
+                        session.dialog.peer,
+                        ack.clone(),
+                    ))
+                });
+                if invite.dialog.is_none()
+                    && let (Some(sent), Some(entry)) = (sent, self.client_invites.get_mut(&tx))
+                {
+                    entry.acked.push(sent);
+                }
             }
             _ => {
                 if invite.dialog.is_some() {

@@ -6,6 +6,8 @@ use serde_json::json;
 
 use crate::Fixture;
 
+pub use crate::call_cases::*;
+
 fn admin() -> Actor {
     Actor::key("AKTEST")
 }

@@ -1,7 +1,9 @@
 //! The store's behaviour, run unchanged against SQLite (a file in a temp dir) and PostgreSQL
 //! (a throwaway cluster from `cec-pgtest`): CRUD, paging, references, uniqueness, versions,
-//! secrets, audit, API keys, export/import and durability across a reopen.
+//! secrets, audit, API keys, export/import and durability across a reopen; and the records
+//! of the call path: call-record upserts, filters and paging, the event log and its cursor.
 
+mod call_cases;
 mod cases;
 
 use cec_store::{Store, StoreOptions};
@@ -109,4 +111,10 @@ both!(
     flows_publish,
     prompt_audio_files,
     tenant_delete_cascades,
+    call_batch_round_trip,
+    call_record_ended_is_final,
+    call_record_filters_and_paging,
+    event_log_cursor_reads,
+    call_records_tenant_isolation,
+    call_batch_at_full_size,
 );

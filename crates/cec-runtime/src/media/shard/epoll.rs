@@ -65,7 +65,10 @@ pub(super) struct EpollState {
     ready: Arc<ReadySet>,
     pending: Vec<usize>,
     rx: RecvBatch,
+    /// Wakes the shard on the play clock while a leg plays, else for the legs' timers.
     tick: Pin<Box<Sleep>>,
+    /// When the legs' timers are next run.
+    next_timers: Instant,
     /// A stop arrived in the middle of a pass.
     stopping: bool,
 }
@@ -99,12 +102,14 @@ impl Shard {
             pending: Vec::with_capacity(256),
             rx: RecvBatch::new(),
             tick: Box::pin(tokio::time::sleep(TICK)),
+            next_timers: Instant::now() + TICK,
             stopping: false,
         }));
         Self::from_parts(parts, Outgoing::Mmsg(Box::new(SendBatch::new())), backend)
     }
 
     fn poll_epoll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.relay.count_wakeup();
         if let Backend::Epoll(state) = &self.backend {
             state.ready.register(cx.waker());
         }
@@ -118,13 +123,6 @@ impl Shard {
         let Backend::Epoll(state) = &mut self.backend else {
             return Poll::Ready(());
         };
-        if state.tick.as_mut().poll(cx).is_ready() {
-            let now = Instant::now();
-            self.relay.run_timers(now);
-            state.tick.as_mut().reset((now + TICK).into());
-            // Registers the timer again.
-            let _ = state.tick.as_mut().poll(cx);
-        }
         let mut pending = std::mem::take(&mut state.pending);
         state.ready.take(&mut pending);
         for slot in pending.drain(..) {
@@ -135,14 +133,43 @@ impl Shard {
                 state.ready.mark(slot);
             }
         }
-        self.relay.finish_batch();
         if let Backend::Epoll(state) = &mut self.backend {
             state.pending = pending;
-            if state.stopping {
-                return Poll::Ready(());
-            }
+        }
+        // After the datagrams and the commands that came with them (a `play` among them
+        // sends its first frame in this pass).
+        self.run_clocks(cx);
+        self.relay.finish_batch();
+        if let Backend::Epoll(state) = &self.backend
+            && state.stopping
+        {
+            return Poll::Ready(());
         }
         Poll::Pending
+    }
+
+    /// Runs the legs' timers and the play clock when due, and sets the tick to wake the
+    /// shard for the next (see [`super::wake_at`]).
+    fn run_clocks(&mut self, cx: &mut Context<'_>) {
+        let Backend::Epoll(state) = &mut self.backend else {
+            return;
+        };
+        let now = Instant::now();
+        if now >= state.next_timers {
+            self.relay.run_timers(now);
+            state.next_timers = now + TICK;
+        }
+        self.relay.run_playback(now);
+        let wake_at = super::wake_at(state.next_timers, self.relay.play_deadline());
+        let wake_at = tokio::time::Instant::from_std(wake_at);
+        if state.tick.deadline() != wake_at {
+            state.tick.as_mut().reset(wake_at);
+        }
+        // Registers the timer; one already due (time passed since `now`) is run by the
+        // next pass, right away.
+        if state.tick.as_mut().poll(cx).is_ready() {
+            cx.waker().wake_by_ref();
+        }
     }
 
     /// Reads and relays what socket `slot` holds; true if it may hold more.

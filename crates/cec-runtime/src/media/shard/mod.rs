@@ -3,7 +3,9 @@
 //! thread: [`ring`] (io_uring: multishot receives, sends and the wait in one syscall per
 //! pass) and [`epoll`] (tokio's reactor, `recvmmsg`/`sendmmsg`), the fallback where the
 //! kernel refuses io_uring. Everything else — commands, moving legs between shards for a
-//! bridge, releasing — is shared and lives here.
+//! bridge, releasing, starting and stopping playback — is shared and lives here. Both
+//! loops wake every [`TICK`] for the legs' timers, and every 20 ms on the play clock
+//! (`media/playback.rs`) only while a leg of the shard plays.
 
 mod epoll;
 mod ring;
@@ -13,10 +15,10 @@ use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cec_media::leg::Channel;
-use cec_media::{End, MediaLeg, Renegotiation};
+use cec_media::{End, MediaLeg, Playlist, Renegotiation};
 use cec_sdp::Direction;
 use nix::sys::eventfd::EventFd;
 use tokio::sync::{mpsc, oneshot};
@@ -29,6 +31,13 @@ pub(crate) use ring::spawn_ring;
 
 /// How often the legs' timers (RTP timeout, RTCP) are checked.
 const TICK: Duration = Duration::from_millis(50);
+
+/// When a shard must wake next: for the legs' timers (`timers`, every [`TICK`]), or on
+/// the play clock while a leg plays. The timers then run on the play clock's ticks, at
+/// most 20 ms late, so playback costs 50 wake-ups a second, not 50 more than the 20.
+pub(crate) fn wake_at(timers: Instant, play: Option<Instant>) -> Instant {
+    play.unwrap_or(timers)
+}
 
 /// The shard a leg starts on (and where commands for it are sent first). Ids are
 /// hashed: the call core allocates legs in caller/callee pairs, and a plain `id % n`
@@ -45,6 +54,8 @@ pub(crate) struct ShardCounters {
     pub(crate) sent: AtomicU64,
     pub(crate) send_failed: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
+    /// Passes of the shard's loop: how often its thread woke up.
+    pub(crate) wakeups: AtomicU64,
 }
 
 /// A leg with its sockets, on its way into a shard.
@@ -98,6 +109,17 @@ pub(crate) enum Command {
     },
     /// Make a lone leg send what it receives back to its peer.
     Echo {
+        leg: LegId,
+        reply: Reply,
+    },
+    /// Play a playlist on a leg (ending its bridge first).
+    Play {
+        leg: LegId,
+        playlist: Box<Playlist>,
+        reply: Reply,
+    },
+    /// Stop what a leg plays.
+    StopPlay {
         leg: LegId,
         reply: Reply,
     },
@@ -251,7 +273,7 @@ impl Shard {
             },
             Command::Renegotiate { leg, update, reply } => match self.owned_leg(leg) {
                 Some(media) => {
-                    media.renegotiate(std::time::Instant::now(), *update);
+                    media.renegotiate(Instant::now(), *update);
                     let _ = reply.send(Ok(()));
                 }
                 None => self.pass_on_or_fail(leg, reply, |reply| Command::Renegotiate {
@@ -262,6 +284,17 @@ impl Shard {
             },
             Command::Unbridge { leg, reply } => self.unbridge(leg, reply),
             Command::Echo { leg, reply } => self.echo(leg, reply),
+            Command::Play {
+                leg,
+                playlist,
+                reply,
+            } => self.play(leg, playlist, reply),
+            Command::StopPlay { leg, reply } => match self.legs.get(&leg) {
+                Some(&unit) => {
+                    let _ = reply.send(self.relay.stop_play(unit, leg));
+                }
+                None => self.pass_on_or_fail(leg, reply, |reply| Command::StopPlay { leg, reply }),
+            },
             Command::Release(leg) => self.release(leg),
             Command::Stop => {}
         }
@@ -279,14 +312,46 @@ impl Shard {
         self.pass_on_or_fail(leg, reply, |reply| Command::Echo { leg, reply });
     }
 
+    /// Plays on `leg`; a bridged leg leaves its bridge first (its partner goes silent,
+    /// alone), so putting a call on hold is one command.
+    fn play(&mut self, leg: LegId, playlist: Box<Playlist>, reply: Reply) {
+        let Some(&unit) = self.legs.get(&leg) else {
+            self.pass_on_or_fail(leg, reply, |reply| Command::Play {
+                leg,
+                playlist,
+                reply,
+            });
+            return;
+        };
+        if self.relay.is_pair(unit) {
+            self.split(unit);
+        }
+        // End B of a bridge now leads a unit of its own.
+        let unit = self.legs.get(&leg).copied().unwrap_or(unit);
+        let outcome = self.relay.play(unit, leg, Instant::now(), *playlist);
+        if outcome.is_ok() {
+            tracing::trace!(shard = self.index, %leg, "leg plays");
+        }
+        let _ = reply.send(outcome);
+    }
+
     fn unbridge(&mut self, leg: LegId, reply: Reply) {
         let Some(&unit) = self.legs.get(&leg) else {
             self.pass_on_or_fail(leg, reply, |reply| Command::Unbridge { leg, reply });
             return;
         };
-        let Some((moved, slots)) = self.relay.split(unit) else {
+        if !self.split(unit) {
             let _ = reply.send(Err(MediaError::NotBridged(leg)));
             return;
+        }
+        tracing::trace!(shard = self.index, %leg, "unbridged");
+        let _ = reply.send(Ok(()));
+    }
+
+    /// Ends the bridge of `unit`; false if it is not a bridge.
+    fn split(&mut self, unit: usize) -> bool {
+        let Some((moved, slots)) = self.relay.split(unit) else {
+            return false;
         };
         // End B's leg now leads a unit of its own.
         let (new_unit, id) = moved;
@@ -297,8 +362,7 @@ impl Shard {
                 entry.end = End::A;
             }
         }
-        tracing::trace!(shard = self.index, %leg, "unbridged");
-        let _ = reply.send(Ok(()));
+        true
     }
 
     fn owned_leg(&mut self, id: LegId) -> Option<&mut MediaLeg> {

@@ -158,14 +158,18 @@ impl Shard {
                 self.relay.run_timers(now);
                 next_tick = now + TICK;
             }
+            // Its frames go out with this pass's sends.
+            self.relay.run_playback(now);
             self.rearm();
+            self.relay.count_wakeup();
             self.relay.publish_counters();
             let Backend::Ring(state) = &mut self.backend else {
                 return;
             };
             state.buffers.publish();
             let batch_wait = state.batch_wait;
-            let timeout = next_tick.saturating_duration_since(Instant::now());
+            let wake_at = super::wake_at(next_tick, self.relay.play_deadline());
+            let timeout = wake_at.saturating_duration_since(Instant::now());
             if let Some(ring) = self.relay.ring_mut() {
                 ring.enter(
                     BATCH,
