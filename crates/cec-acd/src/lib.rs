@@ -226,24 +226,29 @@ impl Acd {
     }
 
     /// The Idle agent for `queue` who has waited longest (then higher skill weight, then
-    /// work number), among those `reachable` says have a phone to ring.
+    /// work number), among those `reachable` says have a phone to ring. `reachable` is asked
+    /// in that order and only until one answers yes (it may be a registrar lookup).
     pub fn pick(
         &self,
         queue_tenant: &str,
         queue: &str,
         reachable: impl Fn(&Agent) -> bool,
     ) -> Option<AgentRef> {
-        self.agents
+        let mut candidates: Vec<(&Agent, u32)> = self
+            .agents
             .values()
             .filter(|a| a.phase == Phase::Idle && a.agent.tenant == queue_tenant)
             .filter_map(|a| a.weight_for(queue).map(|w| (a, w)))
-            .filter(|(a, _)| reachable(a))
-            .min_by(|(a, wa), (b, wb)| {
-                a.idle_since
-                    .cmp(&b.idle_since)
-                    .then(wb.cmp(wa))
-                    .then(a.agent.work_no.cmp(&b.agent.work_no))
-            })
+            .collect();
+        candidates.sort_unstable_by(|(a, wa), (b, wb)| {
+            a.idle_since
+                .cmp(&b.idle_since)
+                .then(wb.cmp(wa))
+                .then(a.agent.work_no.cmp(&b.agent.work_no))
+        });
+        candidates
+            .into_iter()
+            .find(|(a, _)| reachable(a))
             .map(|(a, _)| a.agent.clone())
     }
 

@@ -27,6 +27,8 @@ pub enum CallPhase {
     Talking,
     /// The agent holds the customer (hold music).
     Held,
+    /// A release announcement plays; the call ends when it finishes.
+    Announcing,
 }
 
 impl CallPhase {
@@ -38,6 +40,7 @@ impl CallPhase {
             CallPhase::Ringing => "ringing",
             CallPhase::Talking => "talking",
             CallPhase::Held => "held",
+            CallPhase::Announcing => "announcing",
         }
     }
 }
@@ -74,6 +77,8 @@ pub struct Customer {
     pub answered: bool,
     /// The trunk's INVITE allowed UPDATE.
     pub allows_update: bool,
+    /// How the trunk wants the caller's side renegotiated.
+    pub renegotiation_method: crate::config::RenegotiationMethod,
     /// Our renegotiation in flight (UPDATE or re-INVITE).
     pub renegotiation: Option<TransactionId>,
     /// Renegotiate again once the one in flight finishes (hold and resume in quick

@@ -210,6 +210,71 @@ fn waiting_past_the_queues_limit_releases_the_caller() {
 }
 
 #[test]
+fn waiting_past_the_limit_with_a_release_prompt_plays_it_then_hangs_up() {
+    let mut w = World::with_config(31, announcing_config(), 64);
+    w.add_phone("1001", phone_addr(1), Behavior::Never);
+    w.sign_in_as("1001", RequestedState::Busy { reason: None });
+    let call = w.call("4001");
+    w.run(Duration::from_secs(61));
+    // The announcement plays; nothing is hung up until it ends.
+    assert!(
+        w.media_ops().contains(&MediaOp::Play(
+            1,
+            Playback::Prompt {
+                tenant: TENANT.into(),
+                prompt: "sorry".into()
+            }
+        )),
+        "{:?}",
+        w.media_ops()
+    );
+    assert_eq!(w.count_sent(PLATFORM, TRUNK, "BYE"), 0);
+    assert_eq!(w.platform_ref().switch.call_count(), 1);
+    let now = w.now();
+    w.platform()
+        .media_event(now, 1, &LegEvent::PlaybackFinished);
+    w.run_ms(100);
+    assert_eq!(w.count_sent(PLATFORM, TRUNK, "BYE"), 1, "{}", w.trace());
+    assert_eq!(
+        w.trunk_ref().calls[call].ended,
+        Some(TerminationReason::RemoteBye)
+    );
+    let record = w.final_record();
+    assert_eq!(
+        record.release_cause.as_deref(),
+        Some("waited too long in the queue")
+    );
+    w.run(Duration::from_secs(60));
+    w.assert_clean();
+
+    // Should the end of the announcement never be reported, the call ends anyway.
+    let mut w = World::with_config(32, announcing_config(), 64);
+    w.add_phone("1001", phone_addr(1), Behavior::Never);
+    w.sign_in_as("1001", RequestedState::Busy { reason: None });
+    w.call("4001");
+    w.run(Duration::from_secs(61 + 119));
+    assert_eq!(w.count_sent(PLATFORM, TRUNK, "BYE"), 0);
+    w.run(Duration::from_secs(2));
+    assert_eq!(w.count_sent(PLATFORM, TRUNK, "BYE"), 1);
+    w.run(Duration::from_secs(60));
+    w.assert_clean();
+}
+
+/// The test config with a release announcement after the queue's longest wait.
+fn announcing_config() -> cec_core::SwitchConfig {
+    let mut config = config();
+    config
+        .queues
+        .get_mut(&(TENANT.into(), "support".into()))
+        .unwrap()
+        .on_wait_timeout = Target::Release {
+        prompt: Some("sorry".into()),
+        status: 480,
+    };
+    config
+}
+
+#[test]
 fn waiting_past_the_queues_limit_overflows_to_the_wait_timeout_queue() {
     let mut config = config();
     config

@@ -29,6 +29,16 @@ pub struct PhoneCredentials {
     pub ha1_sha256: Option<Ha1>,
 }
 
+/// A database trunk to probe with OPTIONS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// `tenant/trunk`.
+    pub name: String,
+    pub target: cec_sip::Peer,
+    pub uri: cec_sip_msg::Uri,
+    pub policy: cec_sip::ProbePolicy,
+}
+
 /// What the store gives the SIP side.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
@@ -36,6 +46,8 @@ pub struct Loaded {
     pub phones: Vec<PhoneCredentials>,
     /// Hold music of the queues, by (tenant name, prompt reference).
     pub prompts: PromptMap,
+    /// Trunks to supervise.
+    pub probes: Vec<Probe>,
 }
 
 async fn all<R: Resource>(store: &Store, tenant: &str) -> Result<Vec<Stored<R>>, StoreError> {
@@ -122,6 +134,12 @@ async fn load_tenant(
             .trunks
             .push(trunk_of(&name, &trunk.spec, secrets.as_ref()));
     }
+    loaded.probes.extend(
+        trunks
+            .iter()
+            .filter_map(|trunk| probe_of(&name, &trunk.spec)),
+    );
+    let config = &mut loaded.switch;
     for code in &codes {
         config
             .access_codes
@@ -172,10 +190,24 @@ async fn load_tenant(
             },
         );
     }
+    // Prompts the media engine may need: hold music and release announcements.
+    let mut wanted: Vec<&String> = Vec::new();
     for queue in &queues {
-        let Some(music) = &queue.spec.hold_music else {
-            continue;
-        };
+        let q = &queue.spec;
+        wanted.extend(q.hold_music.as_ref());
+        for target in [&q.on_no_agents, &q.on_queue_full, &q.on_wait_timeout] {
+            if let QueueTarget::Release {
+                prompt: Some(prompt),
+                ..
+            } = target
+            {
+                wanted.push(prompt);
+            }
+        }
+    }
+    wanted.sort();
+    wanted.dedup();
+    for music in wanted {
         match store.prompt_audio(t, music).await {
             Ok(wav) => match cec_media::Prompt::from_wav(std::io::Cursor::new(wav)) {
                 Ok(prompt) => {
@@ -214,6 +246,34 @@ async fn load_tenant(
         });
     }
     Ok(())
+}
+
+/// The OPTIONS supervision of a trunk whose first address is an IP literal (names are
+/// resolved when outbound calls exist), unless its interval is 0.
+fn probe_of(tenant: &str, spec: &TrunkSpec) -> Option<Probe> {
+    if spec.probe_interval_s == 0 {
+        return None;
+    }
+    let address = spec.addresses.first()?;
+    let ip: std::net::IpAddr = address.host.parse().ok()?;
+    let transport = match address.transport {
+        cec_store::model::TrunkTransport::Udp => cec_sip::TransportKind::Udp,
+        cec_store::model::TrunkTransport::Tcp => cec_sip::TransportKind::Tcp,
+        cec_store::model::TrunkTransport::Tls => cec_sip::TransportKind::Tls,
+    };
+    let port = address.port.unwrap_or(transport.default_port());
+    let target = std::net::SocketAddr::new(ip, port);
+    let uri = cec_sip_msg::Uri::parse(&bytes::Bytes::from(format!("sip:{target}"))).ok()?;
+    Some(Probe {
+        name: format!("{tenant}/{}", spec.name),
+        target: cec_sip::Peer::new(transport, target),
+        uri,
+        policy: cec_sip::ProbePolicy {
+            interval: Duration::from_secs(u64::from(spec.probe_interval_s)),
+            failure_threshold: spec.failure_threshold,
+            accept_any_response: spec.accept_any_response,
+        },
+    })
 }
 
 fn trunk_of(tenant: &str, spec: &TrunkSpec, secrets: Option<&serde_json::Value>) -> Trunk {

@@ -51,6 +51,15 @@ impl Reloader {
                     phone.ha1_sha256.clone(),
                 );
             }
+            service.sip.set_extra_sources(
+                loaded
+                    .switch
+                    .trunks
+                    .iter()
+                    .flat_map(|t| t.networks.clone())
+                    .collect(),
+            );
+            service.sip.sync_probes(now, loaded.probes);
             service.apply_config(now, endpoint, loaded.switch, loaded.prompts);
             let _ = done.send(());
         });

@@ -196,6 +196,7 @@ pub struct SipService {
     monitor: TrunkMonitor,
     echo: Option<EchoService>,
     extra_sources: Vec<(IpAddr, u8)>,
+    db_probes: HashMap<String, crate::call_config::Probe>,
 }
 
 impl SipService {
@@ -285,6 +286,7 @@ impl SipService {
             monitor,
             echo: None,
             extra_sources: Vec::new(),
+            db_probes: HashMap::new(),
         }
     }
 
@@ -307,6 +309,26 @@ impl SipService {
     /// Whether `request` (a new INVITE) dials the echo-test number.
     pub fn is_echo_call(&self, request: &Message) -> bool {
         self.echo.as_ref().is_some_and(|e| e.is_echo_call(request))
+    }
+
+    /// Supervises the database trunks in `probes` (by name `tenant/trunk`): new ones are
+    /// added, changed ones replaced, vanished ones dropped; config-file trunks stay.
+    pub fn sync_probes(&mut self, now: Instant, probes: Vec<crate::call_config::Probe>) {
+        let wanted: HashMap<String, crate::call_config::Probe> =
+            probes.into_iter().map(|p| (p.name.clone(), p)).collect();
+        for name in self.db_probes.keys().cloned().collect::<Vec<_>>() {
+            if !wanted.contains_key(&name) {
+                self.monitor.remove_trunk(&name);
+                self.db_probes.remove(&name);
+            }
+        }
+        for (name, probe) in wanted {
+            if self.db_probes.get(&name) != Some(&probe) {
+                self.monitor
+                    .add_trunk(now, &name, probe.target, probe.uri.clone(), probe.policy);
+                self.db_probes.insert(name, probe);
+            }
+        }
     }
 
     /// Lets call-path trunks (from the store) ping us: OPTIONS from their sources get 200.

@@ -296,12 +296,7 @@ impl Switch {
             call.customer.renegotiate_again = true;
             return;
         }
-        let method = self
-            .config
-            .trunks
-            .iter()
-            .find(|t| format!("{}/{}", t.tenant, t.name) == call.trunk)
-            .map_or(RenegotiationMethod::Update, |t| t.renegotiation);
+        let method = call.customer.renegotiation_method;
         let caps = preferring(codec);
         let side = &mut call.customer.side;
         let offer = Bytes::from(

@@ -266,6 +266,7 @@ impl Switch {
                 },
                 answered: false,
                 allows_update,
+                renegotiation_method: trunk.renegotiation,
                 renegotiation: None,
                 renegotiate_again: false,
             },

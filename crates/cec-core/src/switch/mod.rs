@@ -65,6 +65,8 @@ pub enum CallTimer {
     WaitLimit,
     /// The agent's phone rang long enough.
     RingTimeout,
+    /// A release announcement is taking too long (its end was never reported).
+    AnnouncementLimit,
 }
 
 /// Which side of a call a dialog, transaction or leg belongs to.
@@ -303,6 +305,20 @@ impl Switch {
                     }
                 }
             }
+            LegEvent::PlaybackFinished
+                if role == Role::Customer
+                    && self
+                        .calls
+                        .get(&call_no)
+                        .is_some_and(|c| c.phase == crate::call::CallPhase::Announcing) =>
+            {
+                self.release(
+                    now,
+                    env,
+                    call_no,
+                    release::Ending::system("waited too long in the queue"),
+                );
+            }
             LegEvent::RtpTimeout { .. } => {
                 let ending = match role {
                     Role::Agent => release::Ending::system("no RTP from the agent's phone"),
@@ -336,6 +352,14 @@ impl Switch {
             match timer {
                 CallTimer::WaitLimit => self.on_wait_limit(now, env, call),
                 CallTimer::RingTimeout => self.on_ring_timeout(now, env, call),
+                CallTimer::AnnouncementLimit => {
+                    self.release(
+                        now,
+                        env,
+                        call,
+                        release::Ending::system("waited too long in the queue"),
+                    );
+                }
             }
         }
         self.acd.handle_timeout(now);

@@ -11,6 +11,9 @@ use crate::call::{CallNo, CallPhase};
 use crate::config::Target;
 use crate::output::{ReleasedBy, Value};
 
+/// The longest a release announcement may play.
+const ANNOUNCEMENT_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// How a call ends.
 #[derive(Debug, Clone)]
 pub(crate) struct Ending {
@@ -146,11 +149,12 @@ impl Switch {
             },
             |q| q.on_wait_timeout.clone(),
         );
-        if let Target::Queue(next) = target
+        if let Target::Queue(next) = &target
             && call.hops < 4
-            && next != queue
-            && self.config.queue(&tenant, &next).is_some()
+            && *next != queue
+            && self.config.queue(&tenant, next).is_some()
         {
+            let next = next.clone();
             self.acd.queues().remove(&tenant, &queue, no);
             if let Some(call) = self.calls.get_mut(&no) {
                 call.hops += 1;
@@ -159,7 +163,24 @@ impl Switch {
             self.enqueue(now, env, no, &next, false);
             return;
         }
-        // Prompts before release wait for media playback events (a later increment).
+        if let Target::Release {
+            prompt: Some(prompt),
+            ..
+        } = target
+        {
+            // The caller hears the announcement, then we hang up (or after a bound, should
+            // the end of the playback never be reported).
+            self.acd.queues().remove(&tenant, &queue, no);
+            if let Some(call) = self.calls.get_mut(&no) {
+                call.phase = CallPhase::Announcing;
+                let leg = call.customer.side.leg;
+                env.media
+                    .play(leg, crate::env::Playback::Prompt { tenant, prompt });
+            }
+            self.timers
+                .set((no, CallTimer::AnnouncementLimit), now + ANNOUNCEMENT_LIMIT);
+            return;
+        }
         self.release(now, env, no, Ending::system("waited too long in the queue"));
     }
 
@@ -227,6 +248,7 @@ impl Switch {
         }
         self.timers.cancel((no, CallTimer::WaitLimit));
         self.timers.cancel((no, CallTimer::RingTimeout));
+        self.timers.cancel((no, CallTimer::AnnouncementLimit));
         self.trunk_limits.release(&call.trunk);
         self.tenant_limits.release(&call.tenant);
         call.record.ended_ms = Some(self.settings.wall.ms(now));

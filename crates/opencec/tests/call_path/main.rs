@@ -432,3 +432,61 @@ fn two_agents_three_callers_served_in_order() {
     assert!(cdrs[0]["answered_ms"].as_i64() < cdrs[2]["answered_ms"].as_i64());
     assert_eq!(demo.live_calls(), 0);
 }
+
+/// Answers SIP OPTIONS on a loopback socket with 200 (copying the transaction headers).
+fn answer_options(socket: &std::net::UdpSocket, deadline: Instant) -> usize {
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut answered = 0;
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        let Ok((n, from)) = socket.recv_from(&mut buf) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if !text.starts_with("OPTIONS ") {
+            continue;
+        }
+        let copied: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                let name = l.split(':').next().unwrap_or_default().to_ascii_lowercase();
+                matches!(name.as_str(), "via" | "from" | "to" | "call-id" | "cseq")
+            })
+            .collect();
+        let response = format!(
+            "SIP/2.0 200 OK\r\n{}\r\nContent-Length: 0\r\n\r\n",
+            copied.join("\r\n")
+        );
+        socket
+            .send_to(response.as_bytes(), from)
+            .expect("answer OPTIONS");
+        answered += 1;
+    }
+    answered
+}
+
+#[test]
+fn database_trunks_are_probed_with_options() {
+    let demo = Demo::start("call-probe");
+    let carrier = std::net::UdpSocket::bind("127.0.0.1:0").expect("carrier socket");
+    let port = carrier.local_addr().expect("addr").port();
+    demo.api
+        .post(
+            "/api/v1/tenants/demo/trunks",
+            &json!({"name": "probed", "addresses": [{"host": "127.0.0.1", "port": port}], "probe_interval_s": 5}),
+        )
+        .expect(201);
+    // The server reloads its call configuration within 5 s and probes at once.
+    let answered = answer_options(&carrier, Instant::now() + Duration::from_secs(8));
+    assert!(answered >= 1, "no OPTIONS probe reached the trunk");
+    assert!(
+        demo.server.wait_log(Duration::from_secs(3), |l| l
+            .contains("trunk link status changed")
+            && l.contains("demo/probed")
+            && l.contains("status=\"up\"")),
+        "{}",
+        demo.server.log_text()
+    );
+}
