@@ -124,4 +124,7 @@ pub struct Call {
     pub agent: Option<AgentLeg>,
     /// The record so far.
     pub record: CallRecord,
+    /// While an announcement plays before the release: the SIP status for a caller not
+    /// answered yet (early media), its reason phrase, and the record's release cause.
+    pub release_after_announcement: Option<(u16, &'static str, String)>,
 }

@@ -181,6 +181,47 @@ fn no_agent_signed_in_sends_the_call_to_the_queues_no_agents_target() {
 }
 
 #[test]
+fn a_refusal_with_a_prompt_plays_it_as_early_media_before_the_status() {
+    let mut config = config();
+    config
+        .queues
+        .get_mut(&(TENANT.into(), "support".into()))
+        .unwrap()
+        .on_no_agents = cec_core::config::Target::Release {
+        prompt: Some("closed".into()),
+        status: 486,
+    };
+    let mut w = World::with_config(11, config, 64);
+    let call = w.call("4001");
+    w.run(Duration::from_secs(1));
+    // 183 with our SDP, the announcement, and no final answer until it ends.
+    assert_eq!(
+        w.count_sent(PLATFORM, TRUNK, "183 INVITE"),
+        1,
+        "{}",
+        w.trace()
+    );
+    assert_eq!(w.final_status(call), None);
+    assert!(w.media_ops().contains(&MediaOp::Play(
+        1,
+        Playback::Prompt {
+            tenant: TENANT.into(),
+            prompt: "closed".into()
+        }
+    )));
+    let now = w.now();
+    w.platform()
+        .media_event(now, 1, &cec_media::LegEvent::PlaybackFinished);
+    w.run(Duration::from_secs(1));
+    assert_eq!(w.final_status(call), Some(486));
+    let record = &w.final_records()[0];
+    assert_eq!(record.sip_status, Some(486));
+    assert!(record.answered_ms.is_none());
+    w.run(Duration::from_secs(60));
+    w.assert_clean();
+}
+
+#[test]
 fn media_port_exhaustion_refuses_with_503_without_leaking() {
     // One port pair: the first caller takes it; the second cannot get a leg.
     let mut w = World::with_config(11, config(), 1);

@@ -26,6 +26,8 @@ pub(crate) struct Refusal {
     pub reason: &'static str,
     pub cause: String,
     pub retry_after: Option<u32>,
+    /// An announcement to play (as early media) before the refusal.
+    pub prompt: Option<String>,
 }
 
 impl Refusal {
@@ -35,6 +37,7 @@ impl Refusal {
             reason,
             cause: cause.into(),
             retry_after: None,
+            prompt: None,
         }
     }
 }
@@ -178,8 +181,13 @@ impl Switch {
             .route(trunk, &record.called)
             .ok_or_else(|| Refusal::new(404, "Not Found", "no called route"))?;
         record.access_code = access_code;
-        let (queue, hops) = self.resolve_target(&trunk.tenant, target, 0)?;
-        record.queue = Some(queue.clone());
+        // A refusal with an announcement is played as early media before its status.
+        let (queue, hops, announce) = match self.resolve_target(&trunk.tenant, target, 0) {
+            Ok((queue, hops)) => (Some(queue), hops, None),
+            Err(refusal) if refusal.prompt.is_some() => (None, 0, Some(refusal)),
+            Err(refusal) => return Err(refusal),
+        };
+        record.queue.clone_from(&queue);
         let offer = parse_sdp(request.body())
             .ok_or_else(|| Refusal::new(488, "Not Acceptable Here", "no usable SDP offer"))?;
         let caps = trunk_caps(trunk);
@@ -219,9 +227,15 @@ impl Switch {
             Rel100::Required => true,
             Rel100::Supported => offers_100rel(request),
         };
-        let provisional = if reliable {
-            env.endpoint
-                .provisional(now, tx, 183, "Session Progress", Some(answer.clone()), true)
+        let provisional = if reliable || announce.is_some() {
+            env.endpoint.provisional(
+                now,
+                tx,
+                183,
+                "Session Progress",
+                Some(answer.clone()),
+                reliable,
+            )
         } else {
             env.endpoint
                 .provisional(now, tx, 180, "Ringing", None, false)
@@ -248,8 +262,12 @@ impl Switch {
             id: record.id.clone(),
             tenant: trunk.tenant.clone(),
             trunk: trunk_key,
-            phase: CallPhase::Answering,
-            queue: Some(queue),
+            phase: if announce.is_some() {
+                CallPhase::Announcing
+            } else {
+                CallPhase::Answering
+            },
+            queue,
             queued_at: None,
             hops,
             customer: Customer {
@@ -272,13 +290,20 @@ impl Switch {
             },
             agent: None,
             record: record.clone(),
+            release_after_announcement: announce
+                .as_ref()
+                .map(|r| (r.status, r.reason, r.cause.clone())),
         };
         self.by_tx.insert(tx, (no, Role::Customer));
         self.by_dialog.insert(dialog, (no, Role::Customer));
         self.by_leg.insert(allocated.leg, (no, Role::Customer));
         self.emit_call(now, &call, "CallEvent_Arrived", vec![]);
         self.calls.insert(no, call);
-        if !reliable {
+        if let Some(refusal) = announce {
+            if let Some(prompt) = refusal.prompt {
+                self.announce(now, env, no, prompt);
+            }
+        } else if !reliable {
             self.answer_customer(now, env, no, Some(answer));
         }
         Ok(())
@@ -332,11 +357,10 @@ impl Switch {
                 "Temporarily Unavailable",
                 "external numbers are not available yet",
             )),
-            Target::Release { status, .. } => Err(Refusal::new(
-                status,
-                reason_phrase(status),
-                "released by queue rule",
-            )),
+            Target::Release { status, prompt } => Err(Refusal {
+                prompt,
+                ..Refusal::new(status, reason_phrase(status), "released by queue rule")
+            }),
         }
     }
 

@@ -305,19 +305,8 @@ impl Switch {
                     }
                 }
             }
-            LegEvent::PlaybackFinished
-                if role == Role::Customer
-                    && self
-                        .calls
-                        .get(&call_no)
-                        .is_some_and(|c| c.phase == crate::call::CallPhase::Announcing) =>
-            {
-                self.release(
-                    now,
-                    env,
-                    call_no,
-                    release::Ending::system("waited too long in the queue"),
-                );
+            LegEvent::PlaybackFinished if role == Role::Customer => {
+                self.announcement_over(now, env, call_no);
             }
             LegEvent::RtpTimeout { .. } => {
                 let ending = match role {
@@ -352,14 +341,7 @@ impl Switch {
             match timer {
                 CallTimer::WaitLimit => self.on_wait_limit(now, env, call),
                 CallTimer::RingTimeout => self.on_ring_timeout(now, env, call),
-                CallTimer::AnnouncementLimit => {
-                    self.release(
-                        now,
-                        env,
-                        call,
-                        release::Ending::system("waited too long in the queue"),
-                    );
-                }
+                CallTimer::AnnouncementLimit => self.announcement_over(now, env, call),
             }
         }
         self.acd.handle_timeout(now);

@@ -168,20 +168,49 @@ impl Switch {
             ..
         } = target
         {
-            // The caller hears the announcement, then we hang up (or after a bound, should
-            // the end of the playback never be reported).
             self.acd.queues().remove(&tenant, &queue, no);
             if let Some(call) = self.calls.get_mut(&no) {
-                call.phase = CallPhase::Announcing;
-                let leg = call.customer.side.leg;
-                env.media
-                    .play(leg, crate::env::Playback::Prompt { tenant, prompt });
+                call.release_after_announcement = Some((
+                    480,
+                    "Temporarily Unavailable",
+                    "waited too long in the queue".into(),
+                ));
             }
-            self.timers
-                .set((no, CallTimer::AnnouncementLimit), now + ANNOUNCEMENT_LIMIT);
+            self.announce(now, env, no, prompt);
             return;
         }
         self.release(now, env, no, Ending::system("waited too long in the queue"));
+    }
+
+    /// Plays `prompt` to the caller; [`Switch::announcement_over`] then releases the call as
+    /// its `release_after_announcement` says (or after [`ANNOUNCEMENT_LIMIT`], should the
+    /// end of the playback never be reported).
+    pub(crate) fn announce(&mut self, now: Instant, env: &mut Env<'_>, no: CallNo, prompt: String) {
+        let Some(call) = self.calls.get_mut(&no) else {
+            return;
+        };
+        call.phase = CallPhase::Announcing;
+        let (leg, tenant) = (call.customer.side.leg, call.tenant.clone());
+        env.media
+            .play(leg, crate::env::Playback::Prompt { tenant, prompt });
+        self.timers
+            .set((no, CallTimer::AnnouncementLimit), now + ANNOUNCEMENT_LIMIT);
+    }
+
+    /// The release announcement ended (or took too long).
+    pub(crate) fn announcement_over(&mut self, now: Instant, env: &mut Env<'_>, no: CallNo) {
+        let Some(call) = self.calls.get_mut(&no) else {
+            return;
+        };
+        let Some((status, reason, cause)) = call.release_after_announcement.take() else {
+            return;
+        };
+        let ending = Ending {
+            by: ReleasedBy::System,
+            cause,
+            status: (status, reason),
+        };
+        self.release(now, env, no, ending);
     }
 
     /// Ends call `no` (see the module docs).
