@@ -14,7 +14,7 @@
 mod agent;
 mod queue;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 pub use agent::{Agent, AgentRef, BusyCause, CallRef, Phase, Skill, WorkState};
@@ -74,6 +74,9 @@ pub struct Acd {
     agents: HashMap<AgentRef, Agent>,
     queues: queue::Queues,
     changes: VecDeque<AgentChange>,
+    /// Ends of wrap-ups and timed breaks, earliest first (kept with each transition, so
+    /// the driver's every-turn question costs nothing).
+    deadlines: BTreeSet<(Instant, AgentRef)>,
 }
 
 impl Acd {
@@ -234,20 +237,27 @@ impl Acd {
         queue: &str,
         reachable: impl Fn(&Agent) -> bool,
     ) -> Option<AgentRef> {
+        let order = |(a, wa): &(&Agent, u32), (b, wb): &(&Agent, u32)| {
+            a.idle_since
+                .cmp(&b.idle_since)
+                .then(wb.cmp(wa))
+                .then(a.agent.work_no.cmp(&b.agent.work_no))
+        };
         let mut candidates: Vec<(&Agent, u32)> = self
             .agents
             .values()
             .filter(|a| a.phase == Phase::Idle && a.agent.tenant == queue_tenant)
             .filter_map(|a| a.weight_for(queue).map(|w| (a, w)))
             .collect();
-        candidates.sort_unstable_by(|(a, wa), (b, wb)| {
-            a.idle_since
-                .cmp(&b.idle_since)
-                .then(wb.cmp(wa))
-                .then(a.agent.work_no.cmp(&b.agent.work_no))
-        });
+        // Usually the best candidate's phone is registered: find it without sorting.
+        let best = candidates.iter().copied().min_by(order)?;
+        if reachable(best.0) {
+            return Some(best.0.agent.clone());
+        }
+        candidates.sort_unstable_by(order);
         candidates
             .into_iter()
+            .skip(1)
             .find(|(a, _)| reachable(a))
             .map(|(a, _)| a.agent.clone())
     }
@@ -276,29 +286,16 @@ impl Acd {
 
     /// When the next wrap-up or timed break ends.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.agents
-            .values()
-            .filter_map(|a| match a.phase {
-                Phase::WrapUp { until } => Some(until),
-                Phase::Rest { until, .. } => until,
-                _ => None,
-            })
-            .min()
+        self.deadlines.first().map(|(at, _)| *at)
     }
 
     /// Ends due wrap-ups and breaks: the agents become Idle.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let due: Vec<AgentRef> = self
-            .agents
-            .values()
-            .filter(|a| match a.phase {
-                Phase::WrapUp { until } => until <= now,
-                Phase::Rest { until, .. } => until.is_some_and(|u| u <= now),
-                _ => false,
-            })
-            .map(|a| a.agent.clone())
-            .collect();
-        for agent in due {
+        while let Some((at, agent)) = self.deadlines.first().cloned() {
+            if at > now {
+                break;
+            }
+            self.deadlines.remove(&(at, agent.clone()));
             self.transition(now, &agent, Phase::Idle);
         }
     }
@@ -326,6 +323,12 @@ impl Acd {
         if from == to {
             return;
         }
+        if let Some(at) = deadline(&from) {
+            self.deadlines.remove(&(at, agent.clone()));
+        }
+        if let Some(at) = deadline(&to) {
+            self.deadlines.insert((at, agent.clone()));
+        }
         record.phase = to;
         record.since = now;
         if to == Phase::Idle {
@@ -340,6 +343,15 @@ impl Acd {
             to,
             at: now,
         });
+    }
+}
+
+/// When a phase ends by itself.
+fn deadline(phase: &Phase) -> Option<Instant> {
+    match phase {
+        Phase::WrapUp { until } => Some(*until),
+        Phase::Rest { until, .. } => *until,
+        _ => None,
     }
 }
 

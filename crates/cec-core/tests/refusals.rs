@@ -222,6 +222,26 @@ fn a_refusal_with_a_prompt_plays_it_as_early_media_before_the_status() {
 }
 
 #[test]
+fn an_overloaded_platform_refuses_new_calls_with_503_until_it_caught_up() {
+    let mut w = World::staffed(12, 100);
+    w.platform().switch.set_overloaded(true);
+    let shed = w.call("4001");
+    w.run(Duration::from_secs(1));
+    assert_eq!(w.final_status(shed), Some(503));
+    assert!(w.records().is_empty(), "a shed call leaves no record");
+    assert!(w.media_ops().is_empty());
+    assert_eq!(w.platform_ref().switch.stats().calls_shed, 1);
+    w.platform().switch.set_overloaded(false);
+    let admitted = w.call("4001");
+    w.run(Duration::from_secs(2));
+    assert_eq!(w.final_status(admitted), Some(200));
+    let now = w.now();
+    w.trunk().bye(now, admitted);
+    w.run(Duration::from_secs(60));
+    w.assert_clean();
+}
+
+#[test]
 fn media_port_exhaustion_refuses_with_503_without_leaking() {
     // One port pair: the first caller takes it; the second cannot get a leg.
     let mut w = World::with_config(11, config(), 1);

@@ -16,6 +16,13 @@ use crate::sip_transport::{
 /// Most queued messages handled in one turn before timers and shutdown get a look.
 const BATCH: usize = 64;
 
+/// Received messages waiting for the driver above which the application is told it is
+/// overloaded (it should refuse new work cheaply, e.g. new INVITEs with 503), and below
+/// which it is told it is not any more. At tens of microseconds per message, 2,000 waiting
+/// messages are already tens of milliseconds of delay for every answer.
+const OVERLOAD_ON: usize = 2_000;
+const OVERLOAD_OFF: usize = 500;
+
 /// What runs on top of the endpoint, on the driver's task.
 pub trait SipApplication: Send + 'static {
     /// An endpoint event (a request to answer, a response, a timeout...).
@@ -28,6 +35,9 @@ pub trait SipApplication: Send + 'static {
 
     /// Called at or after [`SipApplication::poll_timeout`].
     fn handle_timeout(&mut self, _now: Instant, _endpoint: &mut Endpoint) {}
+
+    /// The driver is behind (see [`OVERLOAD_ON`]) or caught up again.
+    fn set_overloaded(&mut self, _overloaded: bool) {}
 }
 
 /// The next application task, or never when there is no task channel.
@@ -68,6 +78,7 @@ pub struct SipDriver<A> {
     sender: TransportSender,
     inbound: mpsc::Receiver<Inbound>,
     tasks: Option<mpsc::UnboundedReceiver<AppTask<A>>>,
+    overloaded: bool,
 }
 
 impl<A: SipApplication> SipDriver<A> {
@@ -97,6 +108,7 @@ impl<A: SipApplication> SipDriver<A> {
             sender: transports.sender(),
             inbound,
             tasks: None,
+            overloaded: false,
         }
     }
 
@@ -128,6 +140,7 @@ impl<A: SipApplication> SipDriver<A> {
                 received = self.inbound.recv() => {
                     let Some(inbound) = received else { break };
                     let now = Instant::now();
+                    self.check_overload();
                     if deadline.is_some_and(|d| d <= now) {
                         // Overdue timers first (retransmissions, 100 Trying, expiries).
                         self.endpoint.handle_timeout(now);
@@ -163,6 +176,28 @@ impl<A: SipApplication> SipDriver<A> {
             }
         }
         self.flush(Instant::now());
+    }
+
+    /// Tells the application when the backlog crosses [`OVERLOAD_ON`] / [`OVERLOAD_OFF`].
+    fn check_overload(&mut self) {
+        let backlog = self.inbound.len();
+        let overloaded = if self.overloaded {
+            backlog > OVERLOAD_OFF
+        } else {
+            backlog > OVERLOAD_ON
+        };
+        if overloaded != self.overloaded {
+            self.overloaded = overloaded;
+            if overloaded {
+                tracing::warn!(
+                    backlog,
+                    "SIP driver overloaded: new calls are refused with 503"
+                );
+            } else {
+                tracing::info!(backlog, "SIP driver caught up: new calls accepted again");
+            }
+            self.app.set_overloaded(overloaded);
+        }
     }
 
     fn feed(&mut self, now: Instant, inbound: Inbound) {

@@ -142,6 +142,10 @@ impl SipApplication for CallService {
             .min()
     }
 
+    fn set_overloaded(&mut self, overloaded: bool) {
+        self.switch.set_overloaded(overloaded);
+    }
+
     fn handle_timeout(&mut self, now: Instant, endpoint: &mut Endpoint) {
         self.sip.handle_timeout(now, endpoint);
         if self.switch.poll_timeout().is_some_and(|at| at <= now) {

@@ -67,6 +67,16 @@ impl Switch {
         request: &Message,
         source: Peer,
     ) {
+        if self.overloaded {
+            // Cheapest possible refusal: no routing, no record, no media.
+            self.stats.calls_shed += 1;
+            if let Some(mut response) = env.endpoint.response(tx, 503, "Service Unavailable") {
+                response.push(HeaderName::RetryAfter, b"2");
+                response.push(HeaderName::Warning, b"399 opencec \"overloaded\"");
+                let _ = env.endpoint.respond(now, tx, &response);
+            }
+            return;
+        }
         let config = self.config.clone();
         let Some(trunk) = config.trunks_from(source.addr.ip()).next() else {
             debug!(%tx, from = %source.addr, "INVITE from an unknown source refused");

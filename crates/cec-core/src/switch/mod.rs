@@ -87,6 +87,8 @@ pub struct SwitchStats {
     pub calls_admitted: u64,
     /// INVITEs refused (no trunk, limits, no route...).
     pub calls_refused: u64,
+    /// New INVITEs refused because the platform was overloaded.
+    pub calls_shed: u64,
     /// Calls bridged to an agent.
     pub calls_bridged: u64,
     /// Calls ended.
@@ -112,6 +114,7 @@ pub struct Switch {
     next_call: CallNo,
     outputs: VecDeque<Output>,
     stats: SwitchStats,
+    overloaded: bool,
 }
 
 impl std::fmt::Debug for Switch {
@@ -153,6 +156,7 @@ impl Switch {
             next_call: 0,
             outputs: VecDeque::new(),
             stats: SwitchStats::default(),
+            overloaded: false,
         }
     }
 
@@ -170,6 +174,12 @@ impl Switch {
             }
         }
         self.after_change(now, env);
+    }
+
+    /// While set, new INVITEs are refused at once with 503 and Retry-After (the runtime
+    /// sets it when it cannot keep up with what arrives); calls in progress go on.
+    pub fn set_overloaded(&mut self, overloaded: bool) {
+        self.overloaded = overloaded;
     }
 
     /// The configuration in use.

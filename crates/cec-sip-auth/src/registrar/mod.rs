@@ -48,6 +48,9 @@ impl Default for RegistrarConfig {
 pub struct Registrar {
     config: RegistrarConfig,
     aors: HashMap<String, Vec<Binding>>,
+    /// The earliest `expires_at` over every binding, kept up to date on each change: the
+    /// driver asks for it on every turn, so it must not cost a scan.
+    next_expiry: Option<Instant>,
 }
 
 /// A binding being rewritten by the current request; `touched` skips the CSeq check when a
@@ -63,6 +66,7 @@ impl Registrar {
         Registrar {
             config,
             aors: HashMap::new(),
+            next_expiry: None,
         }
     }
 
@@ -134,6 +138,7 @@ impl Registrar {
         } else {
             self.aors.insert(aor.to_owned(), bindings);
         }
+        self.recompute_next_expiry();
         response
     }
 
@@ -154,6 +159,9 @@ impl Registrar {
 
     /// Removes and returns every binding expired at `now`.
     pub fn expire(&mut self, now: Instant) -> Vec<(String, Binding)> {
+        if self.next_expiry.is_none_or(|at| at > now) {
+            return Vec::new();
+        }
         let mut gone = Vec::new();
         self.aors.retain(|aor, bindings| {
             bindings.retain(|b| {
@@ -165,12 +173,17 @@ impl Registrar {
             });
             !bindings.is_empty()
         });
+        self.recompute_next_expiry();
         gone
     }
 
     /// When the next binding lapses (for the driver's timer).
     pub fn next_expiry(&self) -> Option<Instant> {
-        self.aors.values().flatten().map(|b| b.expires_at).min()
+        self.next_expiry
+    }
+
+    fn recompute_next_expiry(&mut self) {
+        self.next_expiry = self.aors.values().flatten().map(|b| b.expires_at).min();
     }
 
     /// Number of addresses-of-record with at least one binding (expired ones included
