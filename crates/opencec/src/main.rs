@@ -16,6 +16,11 @@ mod sip_service;
 mod store_setup;
 
 use clap::Parser;
+
+/// mimalloc: thread-local free lists instead of glibc's locked arenas (see the workspace
+/// manifest for the measurement).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use cli::{Cli, Command};
 
 fn main() -> anyhow::Result<()> {
