@@ -18,10 +18,11 @@ const BATCH: usize = 64;
 
 /// Received messages waiting for the driver above which the application is told it is
 /// overloaded (it should refuse new work cheaply, e.g. new INVITEs with 503), and below
-/// which it is told it is not any more. At tens of microseconds per message, 2,000 waiting
-/// messages are already tens of milliseconds of delay for every answer.
-const OVERLOAD_ON: usize = 2_000;
-const OVERLOAD_OFF: usize = 500;
+/// which it is told it is not any more. At 20-40 µs per message, 8,000 waiting messages are
+/// a few hundred milliseconds of delay for every answer: shedding starts before the peers'
+/// retransmissions (500 ms) would multiply the load, and not on short bursts.
+const OVERLOAD_ON: usize = 8_000;
+const OVERLOAD_OFF: usize = 1_000;
 
 /// What runs on top of the endpoint, on the driver's task.
 pub trait SipApplication: Send + 'static {

@@ -129,6 +129,27 @@ impl Store {
         Ok(())
     }
 
+    /// A value that changes whenever any tenant or tenant object is created, updated or
+    /// deleted (counts and version sums): readers that cache the configuration poll it
+    /// cheaply and reload only when it moved.
+    pub async fn config_fingerprint(&self) -> Result<[i64; 4], StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM resources) AS a, \
+             (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM resources) AS b, \
+             (SELECT COUNT(*) FROM tenants) AS c, \
+             (SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM tenants) AS d",
+        )
+        .fetch_one(&self.pools.read)
+        .await?;
+        use sqlx::Row;
+        Ok([
+            row.try_get("a")?,
+            row.try_get("b")?,
+            row.try_get("c")?,
+            row.try_get("d")?,
+        ])
+    }
+
     /// Closes the pools (waits for connections in use).
     pub async fn close(&self) {
         self.pools.read.close().await;

@@ -98,7 +98,7 @@ async fn serve(config: Config, args: &ServeArgs) -> anyhow::Result<()> {
     let api_state = api_state.with_call_control(std::sync::Arc::new(
         crate::control::SwitchControl::new(sip.tasks.clone(), reloader.clone()),
     ));
-    let reloads = tokio::spawn(reloader.run_periodically(CONFIG_RELOAD));
+    let reloads = tokio::spawn(reloader.run_periodically(CONFIG_RELOAD, api_state.clone()));
     let http = start_http(&config, api_state.clone()).await?;
     api_state.set_sip_ready();
     info!("ready; press Ctrl-C to stop");

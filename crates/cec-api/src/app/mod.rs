@@ -53,6 +53,8 @@ pub struct ApiState {
     pub call_control: Option<Arc<dyn CallControl>>,
     /// The last committed event `seq`, watched by long polls and WebSockets.
     pub(crate) events: event_feed::EventFeed,
+    /// Woken after each configuration write ([`ApiState::config_changed`]).
+    pub(crate) config_changes: Arc<tokio::sync::Notify>,
 }
 
 impl FromRef<ApiState> for Arc<TokenSigner> {
@@ -82,6 +84,7 @@ impl ApiState {
             tenants: Arc::default(),
             call_control: None,
             events,
+            config_changes: Arc::default(),
         })
     }
 
@@ -96,6 +99,13 @@ impl ApiState {
     /// is committed. Call it after each batch commit; a lower or equal `seq` changes nothing.
     pub fn events_committed(&self, last_seq: i64) {
         self.events.committed(last_seq);
+    }
+
+    /// Resolves after the next successful configuration change made through this API (a
+    /// create, update or delete under `/api/v1/tenants`), so the call core can reload at
+    /// once instead of at its next periodic reload.
+    pub async fn config_changed(&self) {
+        self.config_changes.notified().await;
     }
 
     /// Marks SIP as listening.
@@ -145,11 +155,39 @@ pub fn route_table() -> (Router<ApiState>, Vec<RouteDoc>) {
     (routes.router, routes.docs)
 }
 
+/// Wakes [`ApiState::config_changed`] waiters after a successful write under
+/// `/api/v1/tenants` (agent state and call control change no configuration).
+async fn note_config_change(
+    axum::extract::State(changes): axum::extract::State<Arc<tokio::sync::Notify>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let write = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let path = request.uri().path();
+    let configuration = path.starts_with("/api/v1/tenants")
+        && !path.contains("/calls")
+        && !path.ends_with("/sign-in")
+        && !path.ends_with("/sign-out")
+        && !path.ends_with("/state");
+    let response = next.run(request).await;
+    if write && configuration && response.status().is_success() {
+        changes.notify_one();
+    }
+    response
+}
+
 /// The complete router: API routes, metrics middleware, problem errors for everything else.
 pub fn router(state: ApiState) -> Router {
     let (routes, _) = route_table();
     routes
         .fallback(crate::fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.config_changes.clone(),
+            note_config_change,
+        ))
         .layer(axum::middleware::map_response(
             crate::plain_errors_to_problems,
         ))

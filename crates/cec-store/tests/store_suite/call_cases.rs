@@ -537,3 +537,42 @@ pub async fn call_batch_at_full_size(f: &Fixture) {
     assert_eq!(read, events);
     assert_eq!(store.last_event_seq().await.unwrap(), 3000);
 }
+
+/// The configuration fingerprint moves with every create, update and delete (tenants and
+/// their objects), and not with call records or events.
+pub async fn config_fingerprint_moves_with_changes(f: &Fixture) {
+    let store = f.open().await;
+    let actor = Actor::key("AKTEST");
+    let empty = store.config_fingerprint().await.unwrap();
+    let acme = tenant(&store, "acme").await;
+    let with_tenant = store.config_fingerprint().await.unwrap();
+    assert_ne!(empty, with_tenant);
+    let queue: cec_store::model::SkillQueueSpec =
+        serde_json::from_value(json!({"name": "support"})).unwrap();
+    let created = store.create(&actor, &acme.id, queue.clone()).await.unwrap();
+    let with_queue = store.config_fingerprint().await.unwrap();
+    assert_ne!(with_tenant, with_queue);
+    store
+        .write_call_batch(
+            &[cdr("acme", "c1", CdrState::Active, 1_000)],
+            &[event("acme", 1, "CallEvent_Arrived", None)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.config_fingerprint().await.unwrap(),
+        with_queue,
+        "records are not configuration"
+    );
+    store
+        .update(&actor, &acme.id, &created.id, None, queue)
+        .await
+        .unwrap();
+    let updated = store.config_fingerprint().await.unwrap();
+    assert_ne!(with_queue, updated);
+    store
+        .delete::<cec_store::model::SkillQueueSpec>(&actor, &acme.id, &created.id, None)
+        .await
+        .unwrap();
+    assert_ne!(updated, store.config_fingerprint().await.unwrap());
+}

@@ -117,4 +117,5 @@ both!(
     event_log_cursor_reads,
     call_records_tenant_isolation,
     call_batch_at_full_size,
+    config_fingerprint_moves_with_changes,
 );
