@@ -51,22 +51,7 @@ impl Reloader {
         let loaded = crate::call_config::load(&self.store).await?;
         let (done, done_rx) = oneshot::channel();
         let task: AppTask<CallService> = Box::new(move |service, now, endpoint| {
-            for phone in &loaded.phones {
-                service.sip.users_mut().upsert_ha1(
-                    &phone.sip_user,
-                    phone.ha1_md5.clone(),
-                    phone.ha1_sha256.clone(),
-                );
-            }
-            service.sip.set_extra_sources(
-                loaded
-                    .switch
-                    .trunks
-                    .iter()
-                    .flat_map(|t| t.networks.clone())
-                    .collect(),
-            );
-            service.sip.sync_probes(now, loaded.probes);
+            service.sip.apply_store(now, &loaded);
             service.apply_config(now, endpoint, loaded.switch, loaded.prompts);
             let _ = done.send(());
         });

@@ -5,7 +5,7 @@
 //! `sip.echo_max_duration_s`. Every way a call ends (CANCEL, BYE either way, no ACK,
 //! transaction failure) releases the media leg and the call's timer.
 
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -204,7 +204,8 @@ impl EchoService {
             .map(|(_, addr)| addr.ip());
         match listen {
             Some(ip) if !ip.is_unspecified() => ip,
-            _ => route_towards(source.addr).unwrap_or(IpAddr::from([127, 0, 0, 1])),
+            _ => crate::media_control::route_towards(source.addr)
+                .unwrap_or(IpAddr::from([127, 0, 0, 1])),
         }
     }
 
@@ -379,18 +380,6 @@ fn parse_sdp(body: &Bytes) -> Option<SessionDescription> {
     }
     let text = std::str::from_utf8(body).ok()?;
     SessionDescription::parse(text).ok()
-}
-
-/// The local address the system would send from towards `peer` (no packet is sent).
-fn route_towards(peer: SocketAddr) -> Option<IpAddr> {
-    let unspecified: SocketAddr = if peer.is_ipv4() {
-        (IpAddr::from([0, 0, 0, 0]), 0).into()
-    } else {
-        (IpAddr::from([0u16; 8]), 0).into()
-    };
-    let socket = UdpSocket::bind(unspecified).ok()?;
-    socket.connect(peer).ok()?;
-    Some(socket.local_addr().ok()?.ip())
 }
 
 #[cfg(test)]

@@ -240,21 +240,7 @@ async fn start_sip(
         ntp: ntp_clock(now),
         rtp_timeout: Duration::from_secs(config.media.rtp_timeout_s),
     };
-    for phone in &loaded.phones {
-        service.users_mut().upsert_ha1(
-            &phone.sip_user,
-            phone.ha1_md5.clone(),
-            phone.ha1_sha256.clone(),
-        );
-    }
-    service.set_extra_sources(
-        loaded
-            .switch
-            .trunks
-            .iter()
-            .flat_map(|t| t.networks.clone())
-            .collect(),
-    );
+    service.apply_store(now, &loaded);
     info!(
         trunks = loaded.switch.trunks.len(),
         routes = loaded.switch.routes.len(),

@@ -301,11 +301,6 @@ impl SipService {
         &self.registrar
     }
 
-    /// The users that may register.
-    pub fn users_mut(&mut self) -> &mut Users {
-        &mut self.users
-    }
-
     /// Whether `request` (a new INVITE) dials the echo-test number.
     pub fn is_echo_call(&self, request: &Message) -> bool {
         self.echo.as_ref().is_some_and(|e| e.is_echo_call(request))
@@ -313,7 +308,7 @@ impl SipService {
 
     /// Supervises the database trunks in `probes` (by name `tenant/trunk`): new ones are
     /// added, changed ones replaced, vanished ones dropped; config-file trunks stay.
-    pub fn sync_probes(&mut self, now: Instant, probes: Vec<crate::call_config::Probe>) {
+    fn sync_probes(&mut self, now: Instant, probes: Vec<crate::call_config::Probe>) {
         let wanted: HashMap<String, crate::call_config::Probe> =
             probes.into_iter().map(|p| (p.name.clone(), p)).collect();
         for name in self.db_probes.keys().cloned().collect::<Vec<_>>() {
@@ -331,9 +326,23 @@ impl SipService {
         }
     }
 
-    /// Lets call-path trunks (from the store) ping us: OPTIONS from their sources get 200.
-    pub fn set_extra_sources(&mut self, networks: Vec<(IpAddr, u8)>) {
-        self.extra_sources = networks;
+    /// Takes the SIP side of a configuration read from the store: agents' phone
+    /// credentials, trunk sources (their OPTIONS get 200) and trunk probes.
+    pub fn apply_store(&mut self, now: Instant, loaded: &crate::call_config::Loaded) {
+        for phone in &loaded.phones {
+            self.users.upsert_ha1(
+                &phone.sip_user,
+                phone.ha1_md5.clone(),
+                phone.ha1_sha256.clone(),
+            );
+        }
+        self.extra_sources = loaded
+            .switch
+            .trunks
+            .iter()
+            .flat_map(|t| t.networks.clone())
+            .collect();
+        self.sync_probes(now, loaded.probes.clone());
     }
 
     fn trunk_of(&self, ip: IpAddr) -> Option<&str> {

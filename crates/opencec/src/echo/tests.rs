@@ -3,7 +3,7 @@
 //! re-INVITEs answered on the same port (a switch to the other G.711 law included, checked
 //! on the echoed RTP).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, UdpSocket};
 
 use bytes::Bytes;
 use cec_runtime::media::{MediaConfig, PortRange};
