@@ -98,6 +98,7 @@ fn config() -> SwitchConfig {
             on_full: Target::Release { prompt: Some("full".into()), status: 486 },
             on_wait_timeout: Target::Release { prompt: None, status: 480 },
             hold_music: None,
+            strategy: cec_acd::Strategy::LongestIdle,
         },
     );
     config.agents.insert(

@@ -162,6 +162,8 @@ pub struct Agent {
     pub skills: Vec<Skill>,
     /// State to take after the current call instead of wrap-up → Idle.
     pub after_call: Option<WorkState>,
+    /// Calls answered since signing in (the fewest-calls strategy).
+    pub answered_calls: u32,
     /// The SIP user whose phone rings.
     pub phone: String,
     /// Whether the phone is asked to answer by itself.

@@ -77,6 +77,22 @@ pub struct Acd {
     /// Ends of wrap-ups and timed breaks, earliest first (kept with each transition, so
     /// the driver's every-turn question costs nothing).
     deadlines: BTreeSet<(Instant, AgentRef)>,
+    /// Round robin: the work number last picked, per (tenant, queue).
+    round_robin: HashMap<(String, String), String>,
+}
+
+/// How a queue picks among its idle agents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// The agent idle the longest (then the higher skill weight).
+    #[default]
+    LongestIdle,
+    /// The highest skill weight for the queue, then the longest idle.
+    SkillWeight,
+    /// The fewest calls answered since signing in, then the longest idle.
+    FewestCalls,
+    /// Rotate through the agents by work number.
+    RoundRobin,
 }
 
 impl Acd {
@@ -116,6 +132,7 @@ impl Acd {
                 idle_since: now,
                 skills: sign_in.skills,
                 after_call: None,
+                answered_calls: 0,
                 phone: sign_in.phone,
                 auto_answer: sign_in.auto_answer,
             },
@@ -173,6 +190,9 @@ impl Acd {
     /// The agent answered `call`: Talking.
     pub fn answered(&mut self, now: Instant, agent: &AgentRef, call: CallRef) {
         if self.phase(agent).ok() == Some(Phase::Ringing { call }) {
+            if let Some(record) = self.agents.get_mut(agent) {
+                record.answered_calls += 1;
+            }
             self.transition(now, agent, Phase::Talking { call });
         }
     }
@@ -228,20 +248,43 @@ impl Acd {
             .map_or(default, Phase::from_work)
     }
 
-    /// The Idle agent for `queue` who has waited longest (then higher skill weight, then
-    /// work number), among those `reachable` says have a phone to ring. `reachable` is asked
-    /// in that order and only until one answers yes (it may be a registrar lookup).
+    /// The Idle agent of `queue_tenant` with the skill `queue` that `strategy` puts first,
+    /// among those `reachable` says have a phone to ring. `reachable` is asked in that
+    /// order and only until one answers yes (it may be a registrar lookup). Round robin
+    /// remembers who was picked, per queue.
     pub fn pick(
-        &self,
+        &mut self,
         queue_tenant: &str,
         queue: &str,
+        strategy: Strategy,
         reachable: impl Fn(&Agent) -> bool,
     ) -> Option<AgentRef> {
-        let order = |(a, wa): &(&Agent, u32), (b, wb): &(&Agent, u32)| {
+        let key = (queue_tenant.to_owned(), queue.to_owned());
+        let last = self.round_robin.get(&key);
+        let longest_idle = |a: &Agent, b: &Agent| {
             a.idle_since
                 .cmp(&b.idle_since)
-                .then(wb.cmp(wa))
                 .then(a.agent.work_no.cmp(&b.agent.work_no))
+        };
+        let order = |(a, wa): &(&Agent, u32), (b, wb): &(&Agent, u32)| match strategy {
+            Strategy::LongestIdle => a
+                .idle_since
+                .cmp(&b.idle_since)
+                .then(wb.cmp(wa))
+                .then(a.agent.work_no.cmp(&b.agent.work_no)),
+            Strategy::SkillWeight => wb.cmp(wa).then(longest_idle(a, b)),
+            Strategy::FewestCalls => a
+                .answered_calls
+                .cmp(&b.answered_calls)
+                .then(longest_idle(a, b)),
+            Strategy::RoundRobin => {
+                // Work numbers after the last one picked come first, in order, then the
+                // rest from the start.
+                let after = |x: &Agent| last.is_none_or(|l| x.agent.work_no > *l);
+                after(b)
+                    .cmp(&after(a))
+                    .then(a.agent.work_no.cmp(&b.agent.work_no))
+            }
         };
         let mut candidates: Vec<(&Agent, u32)> = self
             .agents
@@ -251,15 +294,20 @@ impl Acd {
             .collect();
         // Usually the best candidate's phone is registered: find it without sorting.
         let best = candidates.iter().copied().min_by(order)?;
-        if reachable(best.0) {
-            return Some(best.0.agent.clone());
+        let picked = if reachable(best.0) {
+            Some(best.0.agent.clone())
+        } else {
+            candidates.sort_unstable_by(order);
+            candidates
+                .into_iter()
+                .skip(1)
+                .find(|(a, _)| reachable(a))
+                .map(|(a, _)| a.agent.clone())
+        };
+        if let (Strategy::RoundRobin, Some(agent)) = (strategy, &picked) {
+            self.round_robin.insert(key, agent.work_no.clone());
         }
-        candidates.sort_unstable_by(order);
-        candidates
-            .into_iter()
-            .skip(1)
-            .find(|(a, _)| reachable(a))
-            .map(|(a, _)| a.agent.clone())
+        picked
     }
 
     /// Whether any signed-in agent of `tenant` serves `queue` (for "no agents" routing).

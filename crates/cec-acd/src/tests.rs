@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
+use proptest::strategy::Strategy;
 
 use super::*;
 
@@ -47,15 +48,28 @@ fn longest_idle_agent_with_the_skill_is_picked() {
         &[("support", 1)],
     );
     let _c = sign_in(&mut acd, t0, "1003", &[("sales", 1)]);
-    assert_eq!(acd.pick("t", "support", |_| true), Some(a.clone()));
-    assert_eq!(acd.pick("t", "support", |x| x.agent != a), Some(b.clone()));
-    assert_eq!(acd.pick("other", "support", |_| true), None);
+    assert_eq!(
+        acd.pick("t", "support", crate::Strategy::LongestIdle, |_| true),
+        Some(a.clone())
+    );
+    assert_eq!(
+        acd.pick("t", "support", crate::Strategy::LongestIdle, |x| x.agent
+            != a),
+        Some(b.clone())
+    );
+    assert_eq!(
+        acd.pick("other", "support", crate::Strategy::LongestIdle, |_| true),
+        None
+    );
     // After a call, a is idle again later than b: b is next.
     let t1 = t0 + Duration::from_secs(5);
     acd.offer(t1, &a, 7).unwrap();
     acd.answered(t1, &a, 7);
     acd.call_ended(t1, &a, 7, Duration::ZERO);
-    assert_eq!(acd.pick("t", "support", |_| true), Some(b));
+    assert_eq!(
+        acd.pick("t", "support", crate::Strategy::LongestIdle, |_| true),
+        Some(b)
+    );
 }
 
 #[test]
@@ -206,9 +220,53 @@ proptest! {
                 if let Phase::WrapUp { until } = agent.phase { prop_assert!(until > now || acd.poll_timeout().is_some()); }
             }
             // A picked agent is always Idle and serves the queue.
-            if let Some(picked) = acd.pick("t", "q", |_| true) {
+            if let Some(picked) = acd.pick("t", "q", crate::Strategy::LongestIdle, |_| true) {
                 prop_assert_eq!(acd.agent(&picked).map(|a| a.phase), Some(Phase::Idle));
             }
         }
     }
+}
+
+#[test]
+fn strategies_order_the_idle_agents_differently() {
+    let t0 = base();
+    let mut acd = Acd::new();
+    // 1001 idle longest with weight 1; 1002 weight 5; 1003 answered fewest.
+    let a = sign_in(&mut acd, t0, "1001", &[("q", 1)]);
+    let b = sign_in(&mut acd, t0 + Duration::from_secs(1), "1002", &[("q", 5)]);
+    let c = sign_in(&mut acd, t0 + Duration::from_secs(2), "1003", &[("q", 1)]);
+    for (agent, call, end_ms) in [(&a, 1, 0), (&b, 2, 500)] {
+        let end = t0 + Duration::from_millis(end_ms);
+        acd.offer(t0, agent, call).unwrap();
+        acd.answered(t0, agent, call);
+        acd.call_ended(end, agent, call, Duration::ZERO);
+    }
+    // After those calls: 1001 idle since t0, 1002 since t0 + 0.5 s, 1003 since t0 + 2 s.
+    let any = |_: &Agent| true;
+    assert_eq!(
+        acd.pick("t", "q", crate::Strategy::LongestIdle, any),
+        Some(a.clone())
+    );
+    assert_eq!(
+        acd.pick("t", "q", crate::Strategy::SkillWeight, any),
+        Some(b.clone())
+    );
+    assert_eq!(
+        acd.pick("t", "q", crate::Strategy::FewestCalls, any),
+        Some(c.clone())
+    );
+    // Round robin walks the work numbers and wraps around.
+    let picks: Vec<AgentRef> = (0..4)
+        .map(|_| {
+            acd.pick("t", "q", crate::Strategy::RoundRobin, any)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(picks, vec![a.clone(), b.clone(), c, a.clone()]);
+    // Unreachable agents are skipped whatever the order.
+    assert_eq!(
+        acd.pick("t", "q", crate::Strategy::SkillWeight, |x: &Agent| x.agent
+            != b),
+        Some(a)
+    );
 }

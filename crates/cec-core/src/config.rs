@@ -155,6 +155,8 @@ pub struct Queue {
     pub on_wait_timeout: Target,
     /// Hold music prompt name (`None`: the default tone pattern).
     pub hold_music: Option<String>,
+    /// How idle agents are picked.
+    pub strategy: cec_acd::Strategy,
 }
 
 /// An agent account.

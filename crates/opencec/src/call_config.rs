@@ -14,7 +14,7 @@ use cec_core::config::{
 use cec_sip_auth::Ha1;
 use cec_store::model::{
     AccessCodeSpec, AgentSpec, CalledNumberSource, CalledRouteSpec, QueueTarget, RouteTarget,
-    SkillQueueSpec, TrunkSpec,
+    RoutingStrategy, SkillQueueSpec, TrunkSpec,
 };
 use cec_store::{Page, Resource, Store, StoreError, Stored};
 
@@ -187,6 +187,12 @@ async fn load_tenant(
                 on_full: target(&q.on_queue_full),
                 on_wait_timeout: target(&q.on_wait_timeout),
                 hold_music: q.hold_music.clone(),
+                strategy: match q.strategy {
+                    RoutingStrategy::LongestIdle => cec_acd::Strategy::LongestIdle,
+                    RoutingStrategy::SkillWeight => cec_acd::Strategy::SkillWeight,
+                    RoutingStrategy::FewestCalls => cec_acd::Strategy::FewestCalls,
+                    RoutingStrategy::RoundRobin => cec_acd::Strategy::RoundRobin,
+                },
             },
         );
     }

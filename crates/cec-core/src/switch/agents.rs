@@ -29,7 +29,12 @@ impl Switch {
         }
         for (tenant, queue, waiting) in self.acd.queue_state().heads() {
             let locations = env.locations;
-            let picked = self.acd.pick(&tenant, &queue, |agent| {
+            let strategy = self
+                .config
+                .queue(&tenant, &queue)
+                .map(|q| q.strategy)
+                .unwrap_or_default();
+            let picked = self.acd.pick(&tenant, &queue, strategy, |agent| {
                 !locations.contacts(now, &agent.phone).is_empty()
             });
             if let Some(agent) = picked {

@@ -118,6 +118,7 @@ pub fn queue(name: &str) -> Queue {
             status: 480,
         },
         hold_music: Some(format!("{name}-music")),
+        strategy: cec_acd::Strategy::LongestIdle,
     }
 }
 
