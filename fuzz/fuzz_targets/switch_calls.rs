@@ -99,6 +99,7 @@ fn config() -> SwitchConfig {
             on_wait_timeout: Target::Release { prompt: None, status: 480 },
             hold_music: None,
             strategy: cec_acd::Strategy::LongestIdle,
+        announcement: None,
         },
     );
     config.agents.insert(

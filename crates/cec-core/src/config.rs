@@ -157,6 +157,8 @@ pub struct Queue {
     pub hold_music: Option<String>,
     /// How idle agents are picked.
     pub strategy: cec_acd::Strategy,
+    /// A prompt played to waiting callers every so often (between hold music).
+    pub announcement: Option<(String, Duration)>,
 }
 
 /// An agent account.

@@ -31,6 +31,8 @@ pub enum Playback {
         tenant: String,
         /// Prompt name; `None` for the default pattern.
         music: Option<String>,
+        /// A prompt played about every so often between the music (waiting callers).
+        announcement: Option<(String, std::time::Duration)>,
     },
     /// A prompt played once (release announcements).
     Prompt {

@@ -308,7 +308,8 @@ fn waiting_past_the_queues_limit_overflows_to_the_wait_timeout_queue() {
         1,
         Playback::Hold {
             tenant: TENANT.into(),
-            music: Some("backup-music".into())
+            music: Some("backup-music".into()),
+            announcement: None,
         }
     )));
     let now = w.now();

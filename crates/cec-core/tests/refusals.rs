@@ -171,7 +171,8 @@ fn no_agent_signed_in_sends_the_call_to_the_queues_no_agents_target() {
         1,
         Playback::Hold {
             tenant: TENANT.into(),
-            music: Some("backup-music".into())
+            music: Some("backup-music".into()),
+            announcement: None,
         }
     )));
     let now = w.now();

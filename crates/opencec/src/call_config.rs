@@ -187,6 +187,12 @@ async fn load_tenant(
                 on_full: target(&q.on_queue_full),
                 on_wait_timeout: target(&q.on_wait_timeout),
                 hold_music: q.hold_music.clone(),
+                announcement: q.announcement.as_ref().map(|a| {
+                    (
+                        a.prompt.clone(),
+                        Duration::from_secs(u64::from(a.interval_s)),
+                    )
+                }),
                 strategy: match q.strategy {
                     RoutingStrategy::LongestIdle => cec_acd::Strategy::LongestIdle,
                     RoutingStrategy::SkillWeight => cec_acd::Strategy::SkillWeight,
@@ -201,6 +207,7 @@ async fn load_tenant(
     for queue in &queues {
         let q = &queue.spec;
         wanted.extend(q.hold_music.as_ref());
+        wanted.extend(q.announcement.as_ref().map(|a| &a.prompt));
         for target in [&q.on_no_agents, &q.on_queue_full, &q.on_wait_timeout] {
             if let QueueTarget::Release {
                 prompt: Some(prompt),

@@ -48,33 +48,78 @@ impl EngineMedia {
     }
 
     fn playlist(&self, playback: &Playback) -> Playlist {
+        let prompt =
+            |tenant: &str, name: &str| self.prompts.get(&(tenant.to_owned(), name.to_owned()));
         match playback {
-            Playback::Hold { tenant, music } => {
-                match music
-                    .as_ref()
-                    .and_then(|m| self.prompts.get(&(tenant.clone(), m.clone())))
-                {
-                    Some(prompt) => Playlist {
-                        items: vec![PlayItem::Prompt(prompt.clone())],
-                        repeat: Repeat::Forever,
-                        barge_in: false,
-                    },
-                    None => {
-                        if let Some(music) = music {
-                            warn!(%tenant, prompt = %music, "hold music not loaded; default pattern");
-                        }
-                        Playlist::hold_pattern()
+            Playback::Hold {
+                tenant,
+                music,
+                announcement,
+            } => {
+                let music_items = match music.as_deref().map(|m| (m, prompt(tenant, m))) {
+                    Some((_, Some(music))) => vec![PlayItem::Prompt(music.clone())],
+                    Some((name, None)) => {
+                        warn!(%tenant, prompt = %name, "hold music not loaded; default pattern");
+                        Playlist::hold_pattern().items
                     }
-                }
+                    None => Playlist::hold_pattern().items,
+                };
+                let announcement = announcement
+                    .as_ref()
+                    .and_then(|(name, every)| prompt(tenant, name).map(|p| (p.clone(), *every)));
+                hold_playlist(music_items, announcement)
             }
-            Playback::Prompt { tenant, prompt } => match self
-                .prompts
-                .get(&(tenant.clone(), prompt.clone()))
-            {
-                Some(prompt) => Playlist::once(PlayItem::Prompt(prompt.clone())),
-                None => Playlist::once(PlayItem::Silence(std::time::Duration::from_millis(200))),
+            Playback::Prompt {
+                tenant,
+                prompt: name,
+            } => match prompt(tenant, name) {
+                Some(found) => Playlist::once(PlayItem::Prompt(found.clone())),
+                None => {
+                    warn!(%tenant, prompt = %name, "announcement not loaded; skipped");
+                    Playlist::once(PlayItem::Silence(std::time::Duration::from_millis(200)))
+                }
             },
         }
+    }
+}
+
+/// Hold music looped, with `announcement` played after about every `interval` of music
+/// (the music is repeated whole until it covers the interval, so the announcement comes at
+/// the end of a pass, never cutting the music off).
+fn hold_playlist(
+    music: Vec<PlayItem>,
+    announcement: Option<(Prompt, std::time::Duration)>,
+) -> Playlist {
+    let Some((announcement, interval)) = announcement else {
+        return Playlist {
+            items: music,
+            repeat: Repeat::Forever,
+            barge_in: false,
+        };
+    };
+    let pass: std::time::Duration = music.iter().map(item_duration).sum();
+    let passes = if pass.is_zero() {
+        1
+    } else {
+        (interval.as_millis() / pass.as_millis().max(1)).clamp(1, 1000) as usize
+    };
+    let mut items = Vec::with_capacity(music.len() * passes + 1);
+    for _ in 0..passes {
+        items.extend(music.iter().cloned());
+    }
+    items.push(PlayItem::Prompt(announcement));
+    Playlist {
+        items,
+        repeat: Repeat::Forever,
+        barge_in: false,
+    }
+}
+
+fn item_duration(item: &PlayItem) -> std::time::Duration {
+    match item {
+        PlayItem::Prompt(prompt) => prompt.duration(),
+        PlayItem::Tone { duration, .. } => *duration,
+        PlayItem::Silence(duration) => *duration,
     }
 }
 
@@ -159,4 +204,32 @@ pub fn route_towards(peer: SocketAddr) -> Option<IpAddr> {
     let socket = UdpSocket::bind(unspecified).ok()?;
     socket.connect(peer).ok()?;
     Some(socket.local_addr().ok()?.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn announcements_come_after_whole_passes_of_music() {
+        let music = Playlist::hold_pattern().items; // one 5 s pass
+        let announcement = Prompt::from_samples(vec![0; 8000]);
+        let list = hold_playlist(
+            music.clone(),
+            Some((announcement.clone(), Duration::from_secs(30))),
+        );
+        assert_eq!(list.repeat, Repeat::Forever);
+        assert_eq!(list.items.len(), music.len() * 6 + 1);
+        assert_eq!(
+            list.items.last(),
+            Some(&PlayItem::Prompt(announcement.clone()))
+        );
+        // An interval shorter than one pass still plays the music once in between.
+        let short = hold_playlist(music.clone(), Some((announcement, Duration::from_secs(1))));
+        assert_eq!(short.items.len(), music.len() + 1);
+        // Without an announcement: the music alone.
+        assert_eq!(hold_playlist(music.clone(), None).items, music);
+    }
 }

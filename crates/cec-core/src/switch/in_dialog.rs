@@ -104,6 +104,7 @@ impl Switch {
                     Playback::Hold {
                         tenant: call.tenant.clone(),
                         music,
+                        announcement: None,
                     },
                 );
                 let call = &self.calls[&no];

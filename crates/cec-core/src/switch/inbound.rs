@@ -465,6 +465,7 @@ impl Switch {
             Playback::Hold {
                 tenant: tenant.clone(),
                 music: config.hold_music.clone(),
+                announcement: config.announcement.clone(),
             },
         );
         let position = if head {

@@ -119,6 +119,7 @@ pub fn queue(name: &str) -> Queue {
         },
         hold_music: Some(format!("{name}-music")),
         strategy: cec_acd::Strategy::LongestIdle,
+        announcement: None,
     }
 }
 
@@ -172,6 +173,7 @@ pub fn hold_music() -> Playback {
     Playback::Hold {
         tenant: TENANT.into(),
         music: Some("support-music".into()),
+        announcement: None,
     }
 }
 
