@@ -75,6 +75,8 @@ pub struct Customer {
     pub side: Side,
     /// Whether we sent the 200.
     pub answered: bool,
+    /// The INVITE had no SDP: our 200 carried the offer and the ACK brings the answer.
+    pub awaiting_answer: bool,
     /// The trunk's INVITE allowed UPDATE.
     pub allows_update: bool,
     /// How the trunk wants the caller's side renegotiated.

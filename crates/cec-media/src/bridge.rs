@@ -71,8 +71,13 @@ pub struct Bridge {
 }
 
 impl Bridge {
-    /// Bridges `a` and `b` (each keeps its own continuous outgoing stream).
-    pub fn new(a: MediaLeg, b: MediaLeg) -> Self {
+    /// Bridges `a` and `b`. Each keeps its own continuous outgoing stream and starts a new
+    /// segment in it, so a bridge made again with the same source (hold, then resume)
+    /// continues our sequence by one instead of the mapping of the earlier bridge, which
+    /// would skip every packet the source sent in between.
+    pub fn new(mut a: MediaLeg, mut b: MediaLeg) -> Self {
+        a.new_segment();
+        b.new_segment();
         Self {
             a,
             b,
@@ -97,9 +102,13 @@ impl Bridge {
         }
     }
 
-    /// Ends the bridge and returns the legs (e.g. to put one on hold music).
+    /// Ends the bridge and returns the legs (e.g. to put one on hold music), each at the
+    /// start of a new segment: whatever feeds a leg next continues its stream by one.
     pub fn into_legs(self) -> (MediaLeg, MediaLeg) {
-        (self.a, self.b)
+        let (mut a, mut b) = (self.a, self.b);
+        a.new_segment();
+        b.new_segment();
+        (a, b)
     }
 
     /// Handles a datagram received by leg `end` and relays it to the other leg.

@@ -472,7 +472,7 @@ impl Switch {
 
 /// The terms a leg starts with before the agent's answer: PCMA, telephone-event 101, no
 /// remote address yet (the answer and latching set it).
-fn unanswered_stream() -> NegotiatedStream {
+pub(crate) fn unanswered_stream() -> NegotiatedStream {
     NegotiatedStream {
         index: 0,
         local_port: 0,

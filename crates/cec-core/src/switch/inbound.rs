@@ -42,6 +42,23 @@ impl Refusal {
     }
 }
 
+/// The caller's side as negotiated: our SDP session, capabilities for re-offers, the leg,
+/// the caller's media addresses and the SDP for our 18x/200.
+struct Negotiated {
+    sdp: LocalSdpSession,
+    caps: LocalCapabilities,
+    allocated: crate::env::AllocatedLeg,
+    remote: (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>),
+    body: Bytes,
+}
+
+fn no_ports() -> Refusal {
+    Refusal {
+        retry_after: Some(5),
+        ..Refusal::new(503, "Service Unavailable", "no media ports")
+    }
+}
+
 /// Most queue-to-queue overflow hops, against configuration loops.
 const MAX_HOPS: u8 = 4;
 
@@ -198,45 +215,30 @@ impl Switch {
             Err(refusal) => return Err(refusal),
         };
         record.queue.clone_from(&queue);
-        let offer = parse_sdp(request.body())
-            .ok_or_else(|| Refusal::new(488, "Not Acceptable Here", "no usable SDP offer"))?;
-        let caps = trunk_caps(trunk);
-        let address = env.media.sdp_address(source.addr);
-        let mut sdp = LocalSdpSession::new((self.random)() >> 1, 1, address);
-        // The leg needs the negotiated codec and our SDP the leg's port: negotiate without
-        // a port first (same inputs, same choice), then answer for real.
-        let probe = cec_sdp::answer(
-            &offer,
-            &caps,
-            &cec_sdp::AnswerParams::new(sdp.origin(), address, 9),
-        )
-        .map_err(|_| Refusal::new(488, "Not Acceptable Here", "no common codec"))?;
-        let stream = probe
-            .media
-            .audio()
-            .ok_or_else(|| Refusal::new(488, "Not Acceptable Here", "no audio stream"))?;
-        let ids = StreamIds::random(&mut self.random);
-        let mut leg_config = LegConfig::from_negotiated(stream, ids, self.settings.ntp)
-            .map_err(|_| Refusal::new(488, "Not Acceptable Here", "unsupported codec"))?;
-        leg_config.rtp_timeout = self.settings.rtp_timeout;
-        let remote = (leg_config.remote_rtp, leg_config.remote_rtcp);
-        let caps = preferring(&stream.codec);
-        let allocated = env.media.allocate(leg_config).ok_or_else(|| Refusal {
-            retry_after: Some(5),
-            ..Refusal::new(503, "Service Unavailable", "no media ports")
-        })?;
-        let answer = match sdp.answer(&offer, &caps, vec![allocated.port], Direction::SendRecv) {
-            Ok(answer) => Bytes::from(answer.sdp.to_string()),
-            Err(_) => {
-                env.media.release(allocated.leg);
-                return Err(Refusal::new(488, "Not Acceptable Here", "no common codec"));
-            }
+        let late_offer = request.body().is_empty();
+        if late_offer && let Some(refusal) = announce {
+            // An announcement needs our media answered first; without an offer, refuse.
+            return Err(refusal);
+        }
+        let Negotiated {
+            sdp,
+            caps,
+            allocated,
+            remote,
+            body: answer,
+        } = if late_offer {
+            self.offer_to_caller(env, source, trunk)?
+        } else {
+            self.answer_caller(env, request, source, trunk)?
         };
-        let reliable = match trunk.rel100 {
-            Rel100::Off => false,
-            Rel100::Required => true,
-            Rel100::Supported => offers_100rel(request),
-        };
+        // Our offer goes in the 200 of an offerless INVITE (the ACK answers it), not in a
+        // reliable 183 (the PRACK would have to answer it).
+        let reliable = !late_offer
+            && match trunk.rel100 {
+                Rel100::Off => false,
+                Rel100::Required => true,
+                Rel100::Supported => offers_100rel(request),
+            };
         let provisional = if reliable || announce.is_some() {
             env.endpoint.provisional(
                 now,
@@ -293,6 +295,7 @@ impl Switch {
                     quality: Default::default(),
                 },
                 answered: false,
+                awaiting_answer: late_offer,
                 allows_update,
                 renegotiation_method: trunk.renegotiation,
                 renegotiation: None,
@@ -317,6 +320,117 @@ impl Switch {
             self.answer_customer(now, env, no, Some(answer));
         }
         Ok(())
+    }
+
+    /// Answers the caller's offer: negotiates, allocates the leg, builds our answer.
+    fn answer_caller(
+        &mut self,
+        env: &mut Env<'_>,
+        request: &Message,
+        source: Peer,
+        trunk: &Trunk,
+    ) -> Result<Negotiated, Refusal> {
+        let offer = parse_sdp(request.body())
+            .ok_or_else(|| Refusal::new(488, "Not Acceptable Here", "no usable SDP offer"))?;
+        let caps = trunk_caps(trunk);
+        let address = env.media.sdp_address(source.addr);
+        let mut sdp = LocalSdpSession::new((self.random)() >> 1, 1, address);
+        // The leg needs the negotiated codec and our SDP the leg's port: negotiate without
+        // a port first (same inputs, same choice), then answer for real.
+        let probe = cec_sdp::answer(
+            &offer,
+            &caps,
+            &cec_sdp::AnswerParams::new(sdp.origin(), address, 9),
+        )
+        .map_err(|_| Refusal::new(488, "Not Acceptable Here", "no common codec"))?;
+        let stream = probe
+            .media
+            .audio()
+            .ok_or_else(|| Refusal::new(488, "Not Acceptable Here", "no audio stream"))?;
+        let ids = StreamIds::random(&mut self.random);
+        let mut leg_config = LegConfig::from_negotiated(stream, ids, self.settings.ntp)
+            .map_err(|_| Refusal::new(488, "Not Acceptable Here", "unsupported codec"))?;
+        leg_config.rtp_timeout = self.settings.rtp_timeout;
+        let remote = (leg_config.remote_rtp, leg_config.remote_rtcp);
+        let caps = preferring(&stream.codec);
+        let allocated = env.media.allocate(leg_config).ok_or_else(no_ports)?;
+        match sdp.answer(&offer, &caps, vec![allocated.port], Direction::SendRecv) {
+            Ok(answer) => Ok(Negotiated {
+                sdp,
+                caps,
+                allocated,
+                remote,
+                body: Bytes::from(answer.sdp.to_string()),
+            }),
+            Err(_) => {
+                env.media.release(allocated.leg);
+                Err(Refusal::new(488, "Not Acceptable Here", "no common codec"))
+            }
+        }
+    }
+
+    /// An INVITE without SDP (late offer): the leg starts with our preferred codec and no
+    /// remote address; our offer goes in the 200 and the ACK's answer completes the leg.
+    fn offer_to_caller(
+        &mut self,
+        env: &mut Env<'_>,
+        source: Peer,
+        trunk: &Trunk,
+    ) -> Result<Negotiated, Refusal> {
+        let caps = trunk_caps(trunk);
+        let address = env.media.sdp_address(source.addr);
+        let mut sdp = LocalSdpSession::new((self.random)() >> 1, 1, address);
+        let ids = StreamIds::random(&mut self.random);
+        let mut leg_config =
+            LegConfig::from_negotiated(&super::agents::unanswered_stream(), ids, self.settings.ntp)
+                .map_err(|_| Refusal::new(500, "Server Internal Error", "no leg configuration"))?;
+        leg_config.rtp_timeout = self.settings.rtp_timeout;
+        let allocated = env.media.allocate(leg_config).ok_or_else(no_ports)?;
+        let offer = sdp.offer(&caps, allocated.port, Direction::SendRecv);
+        Ok(Negotiated {
+            sdp,
+            caps,
+            allocated,
+            remote: (None, None),
+            body: Bytes::from(offer.to_string()),
+        })
+    }
+
+    /// The ACK of our 200 to an offerless INVITE carries the caller's answer.
+    pub(crate) fn on_caller_ack(
+        &mut self,
+        now: Instant,
+        env: &mut Env<'_>,
+        no: u64,
+        ack: &Message,
+    ) {
+        let Some(call) = self.calls.get_mut(&no) else {
+            return;
+        };
+        if !call.customer.awaiting_answer {
+            return;
+        }
+        call.customer.awaiting_answer = false;
+        let side = &mut call.customer.side;
+        let stream = parse_sdp(ack.body())
+            .and_then(|sdp| side.sdp.process_answer(&sdp).ok())
+            .and_then(|media| media.audio().cloned());
+        let update = stream
+            .as_ref()
+            .and_then(|s| cec_media::Renegotiation::from_negotiated(s).ok());
+        match (stream, update) {
+            (Some(stream), Some(update)) => {
+                side.caps = preferring(&stream.codec);
+                side.remote = (update.remote_rtp, update.remote_rtcp);
+                env.media.renegotiate(side.leg, update);
+            }
+            _ => self.release(
+                now,
+                env,
+                no,
+                Ending::system("no usable SDP answer in the caller's ACK"),
+            ),
+        }
     }
 
     /// Follows overflow targets to a queue that can take the call now.

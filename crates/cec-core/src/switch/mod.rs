@@ -240,6 +240,11 @@ impl Switch {
                     self.release(now, env, call, release::Ending::cancelled());
                 }
             }
+            Event::Acked { dialog, request } => {
+                if let Some(&(call, Role::Customer)) = self.by_dialog.get(&dialog) {
+                    self.on_caller_ack(now, env, call, &request);
+                }
+            }
             Event::PrackReceived { dialog, .. } => {
                 if let Some(&(call, Role::Customer)) = self.by_dialog.get(&dialog) {
                     self.on_prack(now, env, call);

@@ -217,6 +217,15 @@ impl MediaLeg {
         }
     }
 
+    /// Starts a new segment of the outgoing stream: the next packet, played or relayed,
+    /// continues our sequence by one and moves the timestamp on by the time that passed.
+    /// For owners that change what feeds the leg (a bridge made or ended), so that what
+    /// the source sent meanwhile, not relayed, does not show as a sequence gap (loss) at
+    /// the peer when the same source is relayed again.
+    pub fn new_segment(&mut self) {
+        self.outbound.new_segment();
+    }
+
     /// A new remote address from a re-INVITE: forget the latch and latch again.
     pub fn set_remote(&mut self, rtp: Option<SocketAddr>, rtcp: Option<SocketAddr>) {
         self.config.remote_rtp = rtp;

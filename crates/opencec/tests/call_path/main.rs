@@ -3,7 +3,7 @@
 //! without UPDATE, CANCEL before the answer, BYE while queued or while the agent's phone
 //! rings) and baresip plays the agents' phones (registered with their demo credentials,
 //! signed in through the API), over UDP and TCP. Checked for each: the SIP flow (SIPp's
-//! scenario fails on anything unexpected), the audio both ways (a tone from each side is
+//! scenario fails on anything unexpected; a carrier sending its INVITE without SDP too), the audio both ways (a tone from each side is
 //! found in what the other side received), that the agent's phone sees the call end, the
 //! agent's state afterwards, and the call's record (`GET …/cdrs`) and events.
 
@@ -280,6 +280,11 @@ fn udp_call_reaches_the_agent_with_update_renegotiation() {
 #[test]
 fn tcp_call_with_100rel_early_media() {
     answered_call("call-tcp-100rel", "trunk_100rel", "tcp");
+}
+
+#[test]
+fn carrier_without_sdp_in_its_invite_answers_our_offer_in_the_ack() {
+    answered_call("call-late-offer", "trunk_late_offer", "udp");
 }
 
 #[test]
