@@ -69,22 +69,35 @@ fn legs(t0: Instant) -> (MediaLeg, MediaLeg) {
     )
 }
 
-/// Both peers talk through `bridge` for frames `frames` (20 ms apart).
-fn bridged(
-    bridge: &mut Bridge,
-    t0: Instant,
-    frames: std::ops::Range<u64>,
-    peers: (&mut Talker, &mut Talker),
-    outs: (&mut Vec<Out>, &mut Vec<Out>),
-) {
-    for n in frames {
-        let (ms, now) = (n * 20, at(t0, n * 20));
-        let outcome = bridge.handle_packet(now, End::A, caller(), &peers.0.next());
-        assert_eq!(outcome, Forwarded::Audio, "caller frame {n}");
-        let outcome = bridge.handle_packet(now, End::B, agent(), &peers.1.next());
-        assert_eq!(outcome, Forwarded::Audio, "agent frame {n}");
-        collect(bridge.leg_mut(End::A), now, ms, outs.0);
-        collect(bridge.leg_mut(End::B), now, ms, outs.1);
+/// The two peers and what each received.
+struct Peers {
+    caller: Talker,
+    agent: Talker,
+    to_caller: Vec<Out>,
+    to_agent: Vec<Out>,
+}
+
+impl Peers {
+    fn new(caller_seq: u16) -> Self {
+        Self {
+            caller: Talker::new(CALLER_SSRC, caller_seq),
+            agent: Talker::new(AGENT_SSRC, 700),
+            to_caller: Vec::new(),
+            to_agent: Vec::new(),
+        }
+    }
+
+    /// Both talk through `bridge` for frames `frames` (20 ms apart).
+    fn bridged(&mut self, bridge: &mut Bridge, t0: Instant, frames: std::ops::Range<u64>) {
+        for n in frames {
+            let (ms, now) = (n * 20, at(t0, n * 20));
+            let outcome = bridge.handle_packet(now, End::A, caller(), &self.caller.next());
+            assert_eq!(outcome, Forwarded::Audio, "caller frame {n}");
+            let outcome = bridge.handle_packet(now, End::B, agent(), &self.agent.next());
+            assert_eq!(outcome, Forwarded::Audio, "agent frame {n}");
+            collect(bridge.leg_mut(End::A), now, ms, &mut self.to_caller);
+            collect(bridge.leg_mut(End::B), now, ms, &mut self.to_agent);
+        }
     }
 }
 
@@ -98,7 +111,11 @@ fn assert_one_stream(out: &[Out], who: &str) -> Vec<usize> {
             continue;
         };
         let index = index + 1;
-        assert_eq!(*seq1, seq0.wrapping_add(1), "{who}: packet {index} sequence");
+        assert_eq!(
+            *seq1,
+            seq0.wrapping_add(1),
+            "{who}: packet {index} sequence"
+        );
         let step = ts1.wrapping_sub(*ts0);
         if *marker {
             segments.push(index);
@@ -115,81 +132,60 @@ fn assert_one_stream(out: &[Out], who: &str) -> Vec<usize> {
 fn the_silent_leg_continues_by_one_after_hold_and_resume() {
     let t0 = origin();
     let (a, b) = legs(t0);
-    let (mut caller_peer, mut agent_peer) =
-        (Talker::new(CALLER_SSRC, 100), Talker::new(AGENT_SSRC, 700));
-    let (mut to_caller, mut to_agent) = (Vec::new(), Vec::new());
+    let mut peers = Peers::new(100);
     let mut bridge = Bridge::new(a, b);
-    bridged(
-        &mut bridge,
-        t0,
-        0..50,
-        (&mut caller_peer, &mut agent_peer),
-        (&mut to_caller, &mut to_agent),
-    );
+    peers.bridged(&mut bridge, t0, 0..50);
     // Hold for a second: the caller hears music and goes on talking, unrelayed; the
     // agent's leg sends nothing, whatever the agent says.
     let (mut a, mut b) = bridge.into_legs();
     for n in 50..100 {
         let (ms, now) = (n * 20, at(t0, n * 20));
-        let _ = a.handle_packet(now, caller(), &caller_peer.next());
-        let _ = b.handle_packet(now, agent(), &agent_peer.next());
+        let _ = a.handle_packet(now, caller(), &peers.caller.next());
+        let _ = b.handle_packet(now, agent(), &peers.agent.next());
         assert!(a.send_frame(now, &sine_frame(800.0, 8000.0, n)));
-        collect(&mut a, now, ms, &mut to_caller);
-        collect(&mut b, now, ms, &mut to_agent);
+        collect(&mut a, now, ms, &mut peers.to_caller);
+        collect(&mut b, now, ms, &mut peers.to_agent);
     }
-    assert_eq!(to_agent.len(), 50, "the agent hears nothing while held");
+    assert_eq!(
+        peers.to_agent.len(),
+        50,
+        "the agent hears nothing while held"
+    );
     // Resume: the same sources are relayed again.
     let mut bridge = Bridge::new(a, b);
-    bridged(
-        &mut bridge,
-        t0,
-        100..150,
-        (&mut caller_peer, &mut agent_peer),
-        (&mut to_caller, &mut to_agent),
-    );
+    peers.bridged(&mut bridge, t0, 100..150);
 
-    assert_eq!(to_agent.len(), 100);
-    assert_eq!(assert_one_stream(&to_agent, "agent"), [50]);
+    assert_eq!(peers.to_agent.len(), 100);
+    assert_eq!(assert_one_stream(&peers.to_agent, "agent"), [50]);
     // The gap in the agent's timestamps is the second of silence (plus one frame).
-    assert_eq!(to_agent[50].1.wrapping_sub(to_agent[49].1), 51 * 160);
-    assert_eq!(to_caller.len(), 150);
-    assert_eq!(assert_one_stream(&to_caller, "caller"), [50, 100]);
+    assert_eq!(
+        peers.to_agent[50].1.wrapping_sub(peers.to_agent[49].1),
+        51 * 160
+    );
+    assert_eq!(peers.to_caller.len(), 150);
+    assert_eq!(assert_one_stream(&peers.to_caller, "caller"), [50, 100]);
 }
 
 #[test]
 fn both_legs_continue_after_an_unbridge_with_nothing_played() {
     let t0 = origin();
     let (a, b) = legs(t0);
-    let (mut caller_peer, mut agent_peer) =
-        (Talker::new(CALLER_SSRC, 65_500), Talker::new(AGENT_SSRC, 700));
-    let (mut to_caller, mut to_agent) = (Vec::new(), Vec::new());
+    let mut peers = Peers::new(65_500);
     let mut bridge = Bridge::new(a, b);
-    bridged(
-        &mut bridge,
-        t0,
-        0..50,
-        (&mut caller_peer, &mut agent_peer),
-        (&mut to_caller, &mut to_agent),
-    );
+    peers.bridged(&mut bridge, t0, 0..50);
     // Unbridged for a second, both legs silent: the caller goes on talking (across its
     // sequence wrap), the agent's phone pauses its stream and later resumes it right
     // where it stopped (sequence and timestamp +1 frame, as some phones do).
     let (mut a, mut b) = bridge.into_legs();
     for n in 50..100 {
         let now = at(t0, n * 20);
-        let _ = a.handle_packet(now, caller(), &caller_peer.next());
+        let _ = a.handle_packet(now, caller(), &peers.caller.next());
         assert!(drain_rtp(&mut a, now).is_empty() && drain_rtp(&mut b, now).is_empty());
     }
     let mut bridge = Bridge::new(a, b);
-    bridged(
-        &mut bridge,
-        t0,
-        100..150,
-        (&mut caller_peer, &mut agent_peer),
-        (&mut to_caller, &mut to_agent),
-    );
+    peers.bridged(&mut bridge, t0, 100..150);
 
-    for (out, who) in [(&to_agent, "agent"), (&to_caller, "caller")] {
+    for (out, who) in [(&peers.to_agent, "agent"), (&peers.to_caller, "caller")] {
         assert_eq!(out.len(), 100, "{who}");
         assert_eq!(assert_one_stream(out, who), [50], "{who}");
     }
@@ -199,23 +195,15 @@ fn both_legs_continue_after_an_unbridge_with_nothing_played() {
 fn a_bridge_made_again_at_once_continues_both_streams() {
     let t0 = origin();
     let (a, b) = legs(t0);
-    let (mut caller_peer, mut agent_peer) =
-        (Talker::new(CALLER_SSRC, 100), Talker::new(AGENT_SSRC, 700));
-    let (mut to_caller, mut to_agent) = (Vec::new(), Vec::new());
+    let mut peers = Peers::new(100);
     let mut bridge = Bridge::new(a, b);
     for round in 0..3 {
-        bridged(
-            &mut bridge,
-            t0,
-            round * 10..round * 10 + 10,
-            (&mut caller_peer, &mut agent_peer),
-            (&mut to_caller, &mut to_agent),
-        );
+        peers.bridged(&mut bridge, t0, round * 10..round * 10 + 10);
         let (a, b) = bridge.into_legs();
         bridge = Bridge::new(a, b);
     }
     // Nothing lost in between: each new segment is one frame on, as the time is.
-    for (out, who) in [(&to_agent, "agent"), (&to_caller, "caller")] {
+    for (out, who) in [(&peers.to_agent, "agent"), (&peers.to_caller, "caller")] {
         assert_eq!(out.len(), 30, "{who}");
         assert_eq!(assert_one_stream(out, who), [10, 20], "{who}");
     }

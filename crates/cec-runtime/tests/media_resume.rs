@@ -17,7 +17,7 @@ use cec_media::{PlayItem, Playlist, Repeat, Tone};
 use cec_rtp::g711::G711;
 use cec_runtime::media::{LegHandle, MediaEngine};
 use media_common::capture::{Got, Peer};
-use media_common::{A_SSRC, B_SSRC, WAIT, engine, leg_config};
+use media_common::{A_SSRC, B_SSRC, engine, leg_config};
 
 /// Port pairs per test engine (plenty: see `media_play.rs`).
 const PAIRS: u16 = 16;
@@ -194,9 +194,10 @@ async fn an_echo_test_then_bridges_keep_both_streams_continuous() {
     tokio::time::sleep(Duration::from_millis(60)).await;
 
     let gaps = one_stream(&agent.got(), B_SSRC, "agent");
-    assert!(has_hold(&gaps), "agent: the second echo is a segment: {gaps:?}");
+    assert!(
+        has_hold(&gaps),
+        "agent: the second echo is a segment: {gaps:?}"
+    );
     let gaps = one_stream(&caller.got(), A_SSRC, "caller");
     assert!(gaps.len() >= 3, "echo, agent, echo, agent: {gaps:?}");
-    // Nothing left the agent's leg for longer than the time allowed for it.
-    tokio::time::timeout(WAIT, async {}).await.unwrap();
 }
