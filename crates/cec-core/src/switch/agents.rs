@@ -13,7 +13,7 @@ use cec_sip::{DialogId, OutgoingInvite, TransactionId};
 use cec_sip_msg::{Header, HeaderName, Message, Method, NameAddr, Uri};
 use tracing::debug;
 
-use super::inbound::{parse_sdp, preferring};
+use super::caller_media::{parse_sdp, preferring};
 use super::release::Ending;
 use super::{CallTimer, Env, Role, Switch};
 use crate::call::{AgentLeg, CallNo, CallPhase, Side};

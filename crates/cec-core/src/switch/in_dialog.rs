@@ -9,7 +9,7 @@ use cec_sdp::Direction;
 use cec_sip::TransactionId;
 use cec_sip_msg::{Message, Method};
 
-use super::inbound::{parse_sdp, preferring};
+use super::caller_media::{parse_sdp, preferring};
 use super::{Env, Role, Switch};
 use crate::call::{CallNo, CallPhase, Side};
 use crate::env::Playback;

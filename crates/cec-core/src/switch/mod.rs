@@ -7,6 +7,7 @@
 //! queues its outputs (records, events) for [`Switch::poll_output`].
 
 mod agents;
+mod caller_media;
 mod commands;
 mod in_dialog;
 mod inbound;
