@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use cec_acd::{AgentRef, BusyCause};
-use cec_media::{LegConfig, Renegotiation, StreamIds};
+use cec_media::{LegConfig, StreamIds};
 use cec_sdp::{Codec, Direction, LocalCapabilities, LocalSdpSession, NegotiatedStream};
 use cec_sip::{DialogId, OutgoingInvite, TransactionId};
 use cec_sip_msg::{Header, HeaderName, Message, Method, NameAddr, Uri};
 use tracing::debug;
 
-use super::caller_media::{parse_sdp, preferring};
+use super::caller_media::{apply_stream, parse_sdp, preferring};
 use super::release::Ending;
 use super::{CallTimer, Env, Role, Switch};
 use crate::call::{AgentLeg, CallNo, CallPhase, Side};
@@ -245,11 +245,7 @@ impl Switch {
         };
         agent.answered = true;
         agent.side.dialog = Some(dialog);
-        agent.side.caps = preferring(&stream.codec);
-        if let Ok(update) = Renegotiation::from_negotiated(&stream) {
-            agent.side.remote = (update.remote_rtp, update.remote_rtcp);
-            env.media.renegotiate(agent.side.leg, update);
-        }
+        apply_stream(&mut agent.side, &stream, env.media);
         for other in agent
             .invites
             .drain(..)
@@ -350,15 +346,8 @@ impl Switch {
             let stream = parse_sdp(response.body())
                 .and_then(|sdp| side.sdp.process_answer(&sdp).ok())
                 .and_then(|m| m.audio().cloned());
-            if let Some(stream) = stream
-                && let Ok(mut update) = Renegotiation::from_negotiated(&stream)
-            {
-                side.caps = preferring(&stream.codec);
-                match update.remote_rtp {
-                    Some(rtp) => side.remote = (Some(rtp), update.remote_rtcp),
-                    None => (update.remote_rtp, update.remote_rtcp) = side.remote,
-                }
-                env.media.renegotiate(side.leg, update);
+            if let Some(stream) = stream {
+                apply_stream(side, &stream, env.media);
             }
         } else if matches!(status, 408 | 481) {
             self.release(now, env, no, Ending::system("caller's dialog is gone"));

@@ -126,15 +126,8 @@ impl Switch {
         let stream = parse_sdp(ack.body())
             .and_then(|sdp| side.sdp.process_answer(&sdp).ok())
             .and_then(|media| media.audio().cloned());
-        let update = stream
-            .as_ref()
-            .and_then(|s| cec_media::Renegotiation::from_negotiated(s).ok());
-        match (stream, update) {
-            (Some(stream), Some(update)) => {
-                side.caps = preferring(&stream.codec);
-                side.remote = (update.remote_rtp, update.remote_rtcp);
-                env.media.renegotiate(side.leg, update);
-            }
+        match stream {
+            Some(stream) if apply_stream(side, &stream, env.media) => {}
             _ => self.release(
                 now,
                 env,
@@ -177,4 +170,25 @@ pub(crate) fn parse_sdp(body: &Bytes) -> Option<SessionDescription> {
         return None;
     }
     SessionDescription::parse(std::str::from_utf8(body).ok()?).ok()
+}
+
+/// Applies a negotiated stream to a call side and its media leg: codec, payload types,
+/// direction and addresses (a hold address, 0.0.0.0, keeps the last usable one), and
+/// answers re-offers with this codec first from now on. `false` when the stream is not
+/// G.711 (nothing changes).
+pub(crate) fn apply_stream(
+    side: &mut crate::call::Side,
+    stream: &cec_sdp::NegotiatedStream,
+    media: &mut dyn crate::env::MediaControl,
+) -> bool {
+    let Ok(mut update) = cec_media::Renegotiation::from_negotiated(stream) else {
+        return false;
+    };
+    match update.remote_rtp {
+        Some(rtp) => side.remote = (Some(rtp), update.remote_rtcp),
+        None => (update.remote_rtp, update.remote_rtcp) = side.remote,
+    }
+    side.caps = preferring(&stream.codec);
+    media.renegotiate(side.leg, update);
+    true
 }

@@ -4,12 +4,11 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use cec_media::Renegotiation;
 use cec_sdp::Direction;
 use cec_sip::TransactionId;
 use cec_sip_msg::{Message, Method};
 
-use super::caller_media::{parse_sdp, preferring};
+use super::caller_media::{apply_stream, parse_sdp};
 use super::{Env, Role, Switch};
 use crate::call::{CallNo, CallPhase, Side};
 use crate::env::Playback;
@@ -141,14 +140,8 @@ fn reanswer(side: &mut Side, env: &mut Env<'_>, body: &Bytes) -> Option<(Bytes, 
         .answer(&offer, &side.caps, vec![side.port], Direction::SendRecv)
         .ok()?;
     let stream = answer.media.audio()?;
-    let mut update = Renegotiation::from_negotiated(stream).ok()?;
-    // A hold address (0.0.0.0) keeps the last usable one.
-    match update.remote_rtp {
-        Some(rtp) => side.remote = (Some(rtp), update.remote_rtcp),
-        None => (update.remote_rtp, update.remote_rtcp) = side.remote,
+    if !apply_stream(side, stream, env.media) {
+        return None;
     }
-    side.caps = preferring(&stream.codec);
-    let direction = stream.direction;
-    env.media.renegotiate(side.leg, update);
-    Some((Bytes::from(answer.sdp.to_string()), direction))
+    Some((Bytes::from(answer.sdp.to_string()), stream.direction))
 }
