@@ -181,14 +181,8 @@ fn forked_contacts_first_answer_wins_others_are_cancelled_and_a_late_answer_gets
 
 #[test]
 fn agent_hanging_up_sends_bye_to_the_trunk_and_starts_wrap_up() {
-    let mut w = World::new(26);
+    let mut w = World::staffed(26, 500);
     let phone = phone_addr(1);
-    w.add_phone(
-        "1001",
-        phone,
-        Behavior::AnswerAfter(Duration::from_millis(500)),
-    );
-    w.sign_in("1001");
     let call = w.call("4001");
     w.run(Duration::from_secs(3));
     let now = w.now();
@@ -219,14 +213,8 @@ fn agent_hanging_up_sends_bye_to_the_trunk_and_starts_wrap_up() {
 
 #[test]
 fn hold_from_the_phone_plays_hold_music_to_the_caller_and_resume_bridges_again() {
-    let mut w = World::new(27);
+    let mut w = World::staffed(27, 500);
     let phone = phone_addr(1);
-    w.add_phone(
-        "1001",
-        phone,
-        Behavior::AnswerAfter(Duration::from_millis(500)),
-    );
-    w.sign_in("1001");
     let call = w.call("4001");
     w.run(Duration::from_secs(2));
     let bridge = w

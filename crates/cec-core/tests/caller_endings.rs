@@ -124,14 +124,8 @@ fn caller_hanging_up_while_the_phone_rings_cancels_the_phone_and_frees_the_agent
 #[test]
 fn rtp_timeout_on_either_leg_releases_both_sides() {
     for agent_side in [false, true] {
-        let mut w = World::new(28);
+        let mut w = World::staffed(28, 500);
         let phone = phone_addr(1);
-        w.add_phone(
-            "1001",
-            phone,
-            Behavior::AnswerAfter(Duration::from_millis(500)),
-        );
-        w.sign_in("1001");
         let call = w.call("4001");
         w.run(Duration::from_secs(2));
         let Some(MediaOp::Bridge(caller_leg, agent_leg)) = w

@@ -157,14 +157,8 @@ fn a_phone_registering_after_the_call_queued_is_rung_when_the_registrar_says_so(
 
 #[test]
 fn state_requested_during_a_call_applies_after_it_and_sign_out_waits_for_the_call_end() {
-    let mut w = World::new(42);
+    let mut w = World::staffed(42, 200);
     let phone = phone_addr(1);
-    w.add_phone(
-        "1001",
-        phone,
-        Behavior::AnswerAfter(Duration::from_millis(200)),
-    );
-    w.sign_in("1001");
     let call = w.call("4001");
     w.run(Duration::from_secs(1));
     assert!(matches!(w.phase("1001"), Phase::Talking { .. }));
@@ -286,14 +280,8 @@ fn auto_answer_sign_in_asks_the_phone_to_answer_by_itself() {
 
 #[test]
 fn live_calls_are_listed_and_the_api_can_release_one() {
-    let mut w = World::new(45);
+    let mut w = World::staffed(45, 200);
     let phone = phone_addr(1);
-    w.add_phone(
-        "1001",
-        phone,
-        Behavior::AnswerAfter(Duration::from_millis(200)),
-    );
-    w.sign_in("1001");
     let call = w.call("4001");
     w.run(Duration::from_secs(1));
     let Ok(CommandReply::Calls(calls)) = w.command(Command::LiveCalls {

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use cec_core::config::in_network;
 use cec_runtime::sip_driver::SipApplication;
 use cec_sip::{
     Endpoint, Event, LinkStatus, Peer, ProbePolicy, RegistrationId, RegistrationSpec,
@@ -160,20 +161,6 @@ impl DigestServers {
 struct TrunkSource {
     name: String,
     networks: Vec<(IpAddr, u8)>,
-}
-
-fn in_network(ip: IpAddr, (network, prefix): (IpAddr, u8)) -> bool {
-    match (ip, network) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-            u32::from(a) & mask == u32::from(n) & mask
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
-    }
 }
 
 /// An outbound registration to start once the endpoint runs.
