@@ -34,12 +34,20 @@ impl Switch {
                 .queue(&tenant, &queue)
                 .map(|q| q.strategy)
                 .unwrap_or_default();
+            // The registrar lookup that found the picked agent reachable also gives the
+            // contacts to ring: kept, not looked up again.
+            let found = std::cell::RefCell::new(Vec::new());
             let picked = self.acd.pick(&tenant, &queue, strategy, |agent| {
-                !locations.contacts(now, &agent.phone).is_empty()
+                let contacts = locations.contacts(now, &agent.phone);
+                let reachable = !contacts.is_empty();
+                if reachable {
+                    *found.borrow_mut() = contacts;
+                }
+                reachable
             });
             if let Some(agent) = picked {
                 self.acd.queues().remove(&tenant, &queue, waiting.call);
-                if self.ring(now, env, waiting.call, &agent) {
+                if self.ring(now, env, waiting.call, &agent, found.into_inner()) {
                     return true;
                 }
                 // Could not ring (no media ports): back to the head; try again on the
@@ -53,14 +61,20 @@ impl Switch {
         false
     }
 
-    fn ring(&mut self, now: Instant, env: &mut Env<'_>, no: CallNo, agent: &AgentRef) -> bool {
+    fn ring(
+        &mut self,
+        now: Instant,
+        env: &mut Env<'_>,
+        no: CallNo,
+        agent: &AgentRef,
+        contacts: Vec<crate::env::Contact>,
+    ) -> bool {
         let Some(call) = self.calls.get(&no) else {
             return false;
         };
         let Some(record) = self.acd.agent(agent).cloned() else {
             return false;
         };
-        let contacts = env.locations.contacts(now, &record.phone);
         let ring_timeout = call
             .queue
             .as_deref()

@@ -42,7 +42,7 @@ impl Refusal {
 }
 
 /// Most queue-to-queue overflow hops, against configuration loops.
-const MAX_HOPS: u8 = 4;
+pub(crate) const MAX_HOPS: u8 = 4;
 
 struct Credentials<'a>(&'a Trunk);
 

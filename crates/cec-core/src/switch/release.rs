@@ -150,7 +150,7 @@ impl Switch {
             |q| q.on_wait_timeout.clone(),
         );
         if let Target::Queue(next) = &target
-            && call.hops < 4
+            && call.hops < super::inbound::MAX_HOPS
             && *next != queue
             && self.config.queue(&tenant, next).is_some()
         {
