@@ -298,7 +298,7 @@ fn live_calls_are_listed_and_the_api_can_release_one() {
     }) else {
         panic!("agent status")
     };
-    assert_eq!(status.phase, "talking");
+    assert_eq!(status.phase.name(), "talking");
     assert_eq!(status.call_id.as_deref(), Some(calls[0].call_id.as_str()));
     let missing = w.command(Command::Release {
         tenant: TENANT.into(),

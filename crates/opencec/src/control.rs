@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use cec_acd::Phase;
 use cec_api::{
     AgentCommand, AgentPhase, AgentStatus, CallControl, ControlError, ControlFuture, LiveCall,
     WorkState,
@@ -142,16 +143,16 @@ fn requested(state: WorkState, reason: Option<u32>, duration_s: Option<u32>) -> 
     }
 }
 
-fn phase(name: &str) -> AgentPhase {
-    match name {
-        "idle" => AgentPhase::Idle,
-        "busy" => AgentPhase::Busy,
-        "rest" => AgentPhase::Rest,
-        "work" => AgentPhase::Work,
-        "ringing" => AgentPhase::Ringing,
-        "talking" => AgentPhase::Talking,
-        "wrap_up" => AgentPhase::WrapUp,
-        _ => AgentPhase::SignedOut,
+fn phase(phase: Phase) -> AgentPhase {
+    match phase {
+        Phase::SignedOut => AgentPhase::SignedOut,
+        Phase::Idle => AgentPhase::Idle,
+        Phase::Busy { .. } => AgentPhase::Busy,
+        Phase::Rest { .. } => AgentPhase::Rest,
+        Phase::Work => AgentPhase::Work,
+        Phase::Ringing { .. } => AgentPhase::Ringing,
+        Phase::Talking { .. } => AgentPhase::Talking,
+        Phase::WrapUp { .. } => AgentPhase::WrapUp,
     }
 }
 

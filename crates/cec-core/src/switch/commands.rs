@@ -86,9 +86,8 @@ pub enum Command {
 pub struct AgentStatus {
     /// Work number.
     pub work_no: String,
-    /// State name (`signed_out`, `idle`, `busy`, `rest`, `work`, `ringing`, `talking`,
-    /// `wrap_up`).
-    pub phase: &'static str,
+    /// The agent's state (its name for the API: [`Phase::name`]).
+    pub phase: Phase,
     /// Reason code of Busy or Rest.
     pub reason: Option<u32>,
     /// Since when, epoch ms.
@@ -278,7 +277,7 @@ impl Switch {
         match self.acd.agent(agent) {
             Some(record) => AgentStatus {
                 work_no: agent.work_no.clone(),
-                phase: record.phase.name(),
+                phase: record.phase,
                 reason: match record.phase {
                     Phase::Busy { reason, .. } | Phase::Rest { reason, .. } => reason,
                     _ => None,
@@ -294,7 +293,7 @@ impl Switch {
             },
             None => AgentStatus {
                 work_no: agent.work_no.clone(),
-                phase: Phase::SignedOut.name(),
+                phase: Phase::SignedOut,
                 reason: None,
                 since_ms: 0,
                 phone: None,
