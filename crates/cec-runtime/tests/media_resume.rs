@@ -34,6 +34,44 @@ fn allocate(engine: &MediaEngine, peer: &Peer, codec: G711, ssrc: u32) -> LegHan
         .unwrap()
 }
 
+/// A caller and an agent, each with a leg of `codecs`, both talking (2 kHz and 1.4 kHz)
+/// from now on; `tag` tells the three tests' peers apart.
+struct Talking {
+    caller: Peer,
+    agent: Peer,
+    a: LegHandle,
+    b: LegHandle,
+    talks: [tokio::task::JoinHandle<()>; 2],
+}
+
+async fn talking(engine: &MediaEngine, codecs: (G711, G711), tag: u32) -> Talking {
+    let caller = Peer::bind(tag).await;
+    let agent = Peer::bind(tag + 0x1111).await;
+    let a = allocate(engine, &caller, codecs.0, A_SSRC);
+    let b = allocate(engine, &agent, codecs.1, B_SSRC);
+    let talks = [
+        caller.talk(a.local_rtp, codecs.0, 2000.0, tag),
+        agent.talk(b.local_rtp, codecs.1, 1400.0, tag + 0x1111),
+    ];
+    Talking {
+        caller,
+        agent,
+        a,
+        b,
+        talks,
+    }
+}
+
+impl Talking {
+    /// Both stop talking; what is in flight arrives.
+    async fn hang_up(&self) {
+        for talk in &self.talks {
+            talk.abort();
+        }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+}
+
 fn hold_music() -> Playlist {
     Playlist {
         items: vec![PlayItem::Tone {
@@ -96,15 +134,17 @@ fn has_hold(gaps: &[Duration]) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_silent_agent_leg_continues_by_one_after_hold_by_play_and_resume() {
     let (engine, _events, _) = engine(PAIRS);
-    let caller = Peer::bind(0x1111).await;
-    let agent = Peer::bind(0x2222).await;
-    let a = allocate(&engine, &caller, G711::Alaw, A_SSRC);
-    let b = allocate(&engine, &agent, G711::Ulaw, B_SSRC);
+    let call = talking(&engine, (G711::Alaw, G711::Ulaw), 0x1111).await;
+    let Talking {
+        caller,
+        agent,
+        a,
+        b,
+        ..
+    } = &call;
     engine.bridge(a.id, b.id).await.unwrap();
-    let caller_talks = caller.talk(a.local_rtp, G711::Alaw, 2000.0, 0x1111);
-    let agent_talks = agent.talk(b.local_rtp, G711::Ulaw, 1400.0, 0x2222);
-    receives(&agent, 10).await;
-    receives(&caller, 10).await;
+    receives(agent, 10).await;
+    receives(caller, 10).await;
     tokio::time::sleep(PHASE).await;
 
     // Hold: the caller hears music and goes on talking, to nobody.
@@ -113,11 +153,9 @@ async fn the_silent_agent_leg_continues_by_one_after_hold_by_play_and_resume() {
     // Resume: the same caller is relayed to the agent again.
     let before = agent.count();
     engine.bridge(a.id, b.id).await.unwrap();
-    receives(&agent, 10).await;
+    receives(agent, 10).await;
     tokio::time::sleep(PHASE).await;
-    caller_talks.abort();
-    agent_talks.abort();
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    call.hang_up().await;
 
     let got = agent.got();
     assert!(got.len() >= before + 20, "{} packets", got.len());
@@ -131,15 +169,17 @@ async fn the_silent_agent_leg_continues_by_one_after_hold_by_play_and_resume() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_legs_continue_by_one_after_unbridge_and_bridge_with_nothing_played() {
     let (engine, _events, _) = engine(PAIRS);
-    let caller = Peer::bind(0x3333).await;
-    let agent = Peer::bind(0x4444).await;
-    let a = allocate(&engine, &caller, G711::Ulaw, A_SSRC);
-    let b = allocate(&engine, &agent, G711::Ulaw, B_SSRC);
+    let call = talking(&engine, (G711::Ulaw, G711::Ulaw), 0x3333).await;
+    let Talking {
+        caller,
+        agent,
+        a,
+        b,
+        ..
+    } = &call;
     engine.bridge(a.id, b.id).await.unwrap();
-    let caller_talks = caller.talk(a.local_rtp, G711::Ulaw, 2000.0, 0x3333);
-    let agent_talks = agent.talk(b.local_rtp, G711::Ulaw, 1400.0, 0x4444);
-    receives(&agent, 10).await;
-    receives(&caller, 10).await;
+    receives(agent, 10).await;
+    receives(caller, 10).await;
     tokio::time::sleep(PHASE).await;
 
     // Split; both go on talking, and neither leg sends anything.
@@ -153,14 +193,12 @@ async fn both_legs_continue_by_one_after_unbridge_and_bridge_with_nothing_played
         "nothing sent while unbridged"
     );
     engine.bridge(a.id, b.id).await.unwrap();
-    receives(&agent, 10).await;
-    receives(&caller, 10).await;
+    receives(agent, 10).await;
+    receives(caller, 10).await;
     tokio::time::sleep(PHASE).await;
-    caller_talks.abort();
-    agent_talks.abort();
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    call.hang_up().await;
 
-    for (peer, ssrc, who) in [(&agent, B_SSRC, "agent"), (&caller, A_SSRC, "caller")] {
+    for (peer, ssrc, who) in [(agent, B_SSRC, "agent"), (caller, A_SSRC, "caller")] {
         let gaps = one_stream(&peer.got(), ssrc, who);
         assert!(has_hold(&gaps), "{who}: the split is a segment: {gaps:?}");
     }
@@ -169,29 +207,29 @@ async fn both_legs_continue_by_one_after_unbridge_and_bridge_with_nothing_played
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_echo_test_then_bridges_keep_both_streams_continuous() {
     let (engine, _events, _) = engine(PAIRS);
-    let caller = Peer::bind(0x5555).await;
-    let agent = Peer::bind(0x6666).await;
-    let a = allocate(&engine, &caller, G711::Alaw, A_SSRC);
-    let b = allocate(&engine, &agent, G711::Alaw, B_SSRC);
-    let caller_talks = caller.talk(a.local_rtp, G711::Alaw, 2000.0, 0x5555);
-    let agent_talks = agent.talk(b.local_rtp, G711::Alaw, 1400.0, 0x6666);
+    let call = talking(&engine, (G711::Alaw, G711::Alaw), 0x5555).await;
+    let Talking {
+        caller,
+        agent,
+        a,
+        b,
+        ..
+    } = &call;
 
     // Echo, then bridge, then echo again (the agent's leg silent), then bridge again.
     engine.echo(a.id).await.unwrap();
-    receives(&caller, 10).await;
+    receives(caller, 10).await;
     tokio::time::sleep(PHASE).await;
     engine.bridge(a.id, b.id).await.unwrap();
-    receives(&agent, 10).await;
+    receives(agent, 10).await;
     tokio::time::sleep(PHASE).await;
     engine.unbridge(a.id).await.unwrap();
     engine.echo(a.id).await.unwrap();
     tokio::time::sleep(HOLD).await;
     engine.bridge(a.id, b.id).await.unwrap();
-    receives(&agent, 10).await;
+    receives(agent, 10).await;
     tokio::time::sleep(PHASE).await;
-    caller_talks.abort();
-    agent_talks.abort();
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    call.hang_up().await;
 
     let gaps = one_stream(&agent.got(), B_SSRC, "agent");
     assert!(
