@@ -181,3 +181,34 @@ pub fn hold_music() -> Playback {
 pub fn is_request(packet: &Bytes, method: &str) -> bool {
     packet.starts_with(method.as_bytes()) && packet.get(method.len()) == Some(&b' ')
 }
+
+/// Sends a hold (or resume) re-INVITE in `dialog` when the call is `live` and no re-INVITE
+/// of ours is in flight; records it in `reinvite`. Whether it went out.
+#[allow(clippy::too_many_arguments)]
+pub fn send_reoffer(
+    ep: &mut cec_sip::Endpoint,
+    now: std::time::Instant,
+    dialog: Option<cec_sip::DialogId>,
+    live: bool,
+    sdp: &mut cec_sdp::LocalSdpSession,
+    reinvite: &mut Option<cec_sip::TransactionId>,
+    hold: bool,
+) -> bool {
+    let Some(dialog) = dialog.filter(|_| live) else {
+        return false;
+    };
+    if reinvite.is_some() {
+        return false;
+    }
+    let offer = if hold { sdp.hold() } else { sdp.resume() };
+    let Some(offer) = offer else {
+        return false;
+    };
+    match ep.reinvite(now, dialog, Bytes::from(offer.to_string())) {
+        Ok(tx) => {
+            *reinvite = Some(tx);
+            true
+        }
+        Err(_) => false,
+    }
+}

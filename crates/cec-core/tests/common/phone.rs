@@ -146,30 +146,16 @@ impl Phone {
 
     fn reoffer(&mut self, now: Instant, i: usize, hold: bool) -> bool {
         let call = &mut self.calls[i];
-        let Some(dialog) = call
-            .dialog
-            .filter(|_| call.answered && call.ended.is_none())
-        else {
-            return false;
-        };
-        if call.reinvite.is_some() {
-            return false;
-        }
-        let sdp = if hold {
-            call.sdp.hold()
-        } else {
-            call.sdp.resume()
-        };
-        let Some(sdp) = sdp else {
-            return false;
-        };
-        match self.ep.reinvite(now, dialog, Bytes::from(sdp.to_string())) {
-            Ok(tx) => {
-                call.reinvite = Some(tx);
-                true
-            }
-            Err(_) => false,
-        }
+        let live = call.answered && call.ended.is_none();
+        super::send_reoffer(
+            &mut self.ep,
+            now,
+            call.dialog,
+            live,
+            &mut call.sdp,
+            &mut call.reinvite,
+            hold,
+        )
     }
 
     /// Hangs call `i` up.

@@ -145,33 +145,16 @@ impl TrunkUa {
     /// The customer's side holds (`hold`) or resumes call `i` with a re-INVITE.
     pub fn reinvite(&mut self, now: Instant, i: usize, hold: bool) -> bool {
         let call = &mut self.calls[i];
-        let Some(dialog) = call
-            .dialog
-            .filter(|_| call.answered && call.ended.is_none())
-        else {
-            return false;
-        };
-        if call.reinvite.is_some() {
-            return false;
-        }
-        let offer = if hold {
-            call.sdp.hold()
-        } else {
-            call.sdp.resume()
-        };
-        let Some(offer) = offer else {
-            return false;
-        };
-        match self
-            .ep
-            .reinvite(now, dialog, Bytes::from(offer.to_string()))
-        {
-            Ok(tx) => {
-                call.reinvite = Some(tx);
-                true
-            }
-            Err(_) => false,
-        }
+        let live = call.answered && call.ended.is_none();
+        super::send_reoffer(
+            &mut self.ep,
+            now,
+            call.dialog,
+            live,
+            &mut call.sdp,
+            &mut call.reinvite,
+            hold,
+        )
     }
 
     fn call_of_dialog(&mut self, dialog: DialogId) -> Option<&mut TrunkCall> {
