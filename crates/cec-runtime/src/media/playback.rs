@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use cec_media::{FRAME_DURATION, Playlist};
 
-use super::relay::{Media, Relay};
+use super::relay::{Media, Relay, unit_of};
 use super::{LegId, MediaError};
 
 /// The playing units of a shard and the clock that paces them.
@@ -80,12 +80,7 @@ impl Relay {
         now: Instant,
         playlist: Playlist,
     ) -> Result<(), MediaError> {
-        let unit = self
-            .units
-            .get_mut(index)
-            .and_then(Option::as_mut)
-            .filter(|unit| unit.end_of(id).is_some())
-            .ok_or(MediaError::UnknownLeg(id))?;
+        let unit = unit_of(&mut self.units, index, id)?;
         if matches!(unit.media, Media::Pair(_)) {
             return Err(MediaError::AlreadyBridged(id));
         }
@@ -101,12 +96,7 @@ impl Relay {
 
     /// Stops what leg `id` of unit `index` plays (nothing to stop is fine).
     pub(crate) fn stop_play(&mut self, index: usize, id: LegId) -> Result<(), MediaError> {
-        let unit = self
-            .units
-            .get_mut(index)
-            .and_then(Option::as_mut)
-            .filter(|unit| unit.end_of(id).is_some())
-            .ok_or(MediaError::UnknownLeg(id))?;
+        let unit = unit_of(&mut self.units, index, id)?;
         unit.player = None;
         self.playback.stop(index);
         Ok(())

@@ -354,12 +354,7 @@ impl Relay {
 
     /// Makes the lone leg `id` of unit `index` echo what it receives.
     pub(crate) fn set_echo(&mut self, index: usize, id: LegId) -> Result<(), MediaError> {
-        let unit = self
-            .units
-            .get_mut(index)
-            .and_then(Option::as_mut)
-            .filter(|unit| unit.end_of(id).is_some())
-            .ok_or(MediaError::UnknownLeg(id))?;
+        let unit = unit_of(&mut self.units, index, id)?;
         match unit.media {
             Media::Single(_) => {
                 unit.echo = true;
@@ -487,4 +482,18 @@ impl Relay {
             }
         }
     }
+}
+
+/// Unit `index` of `units`, if leg `id` is one of its ends (a free function, so callers
+/// keep using the relay's other fields while holding the unit).
+pub(crate) fn unit_of(
+    units: &mut [Option<Unit>],
+    index: usize,
+    id: LegId,
+) -> Result<&mut Unit, MediaError> {
+    units
+        .get_mut(index)
+        .and_then(Option::as_mut)
+        .filter(|unit| unit.end_of(id).is_some())
+        .ok_or(MediaError::UnknownLeg(id))
 }
