@@ -26,27 +26,28 @@ pub type Tasks = mpsc::UnboundedSender<AppTask<CallService>>;
 pub struct Reloader {
     store: Store,
     tasks: Tasks,
-    /// One reload at a time (the periodic one and on-demand ones); holds the fingerprint
-    /// of the configuration last applied.
-    running: Mutex<Option<[i64; 4]>>,
+    /// The store's configuration fingerprint of the snapshot last applied; the lock also
+    /// makes reloads (periodic and on demand) run one at a time.
+    applied: Mutex<[i64; 4]>,
 }
 
 impl Reloader {
-    pub fn new(store: Store, tasks: Tasks) -> Arc<Reloader> {
+    /// A reloader for a call service started on the snapshot of `applied`.
+    pub fn new(store: Store, tasks: Tasks, applied: [i64; 4]) -> Arc<Reloader> {
         Arc::new(Reloader {
             store,
             tasks,
-            running: Mutex::new(None),
+            applied: Mutex::new(applied),
         })
     }
 
     /// Reloads now; returns once the Switch runs on the new snapshot.
     pub async fn reload(&self) -> Result<(), cec_store::StoreError> {
-        let mut applied = self.running.lock().await;
+        let mut applied = self.applied.lock().await;
         // Reading every tenant's objects costs database work on the same two cores as the
         // calls; skip it when nothing changed since the last reload.
         let fingerprint = self.store.config_fingerprint().await?;
-        if *applied == Some(fingerprint) {
+        if *applied == fingerprint {
             return Ok(());
         }
         let loaded = crate::call_config::load(&self.store).await?;
@@ -57,7 +58,7 @@ impl Reloader {
             let _ = done.send(());
         });
         if self.tasks.send(task).is_ok() && done_rx.await.is_ok() {
-            *applied = Some(fingerprint);
+            *applied = fingerprint;
         }
         Ok(())
     }

@@ -94,7 +94,7 @@ async fn serve(config: Config, args: &ServeArgs) -> anyhow::Result<()> {
         api_state.clone(),
         records,
     ));
-    let reloader = crate::control::Reloader::new(store.clone(), sip.tasks.clone());
+    let reloader = crate::control::Reloader::new(store.clone(), sip.tasks.clone(), sip.fingerprint);
     let api_state = api_state.with_call_control(std::sync::Arc::new(
         crate::control::SwitchControl::new(sip.tasks.clone(), reloader.clone()),
     ));
@@ -158,6 +158,8 @@ struct RunningSip {
     transports: SipTransports,
     /// Work for the call service on the driver's task.
     tasks: crate::control::Tasks,
+    /// The store's configuration fingerprint the call service started with.
+    fingerprint: [i64; 4],
 }
 
 impl RunningSip {
@@ -226,6 +228,11 @@ async fn start_sip(
         .or(listen_ip.filter(|ip| !ip.is_unspecified()))
         .unwrap_or(IpAddr::from([127, 0, 0, 1]))
         .to_string();
+    // Taken before the read, so a change made meanwhile still triggers the first reload.
+    let fingerprint = store
+        .config_fingerprint()
+        .await
+        .context("cannot read the call configuration")?;
     let loaded = crate::call_config::load(store)
         .await
         .context("cannot read the call configuration")?;
@@ -286,6 +293,7 @@ async fn start_sip(
         driver,
         transports,
         tasks,
+        fingerprint,
     })
 }
 
